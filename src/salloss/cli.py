@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name == name:  # part not built yet
+            if exc.name and (name + ".").startswith(exc.name + "."):  # part not built yet
                 continue
             raise
         module.register(sub)
