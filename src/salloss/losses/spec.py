@@ -1,0 +1,258 @@
+"""The loss-spec grammar (SPEC.md §2): `10*kld - 2*cc - nss + df + gm + sigmse(lam=0.55) + r`.
+
+    spec   := [sign] term (sign term)*          sign := '+' | '-' | '−' (U+2212)
+    term   := [number '*'] name ['(' key '=' number (',' key '=' number)* ')']
+
+Whitespace is free; numbers are unsigned decimals (`10`, `0.5`, `.5`, `1e-3`); the sign comes
+from the operator in front of the term. Training MINIMISES the spec, so similarities (`cc`,
+`nss`) must carry a negative coefficient and losses a positive one; anything else is refused
+with a `ConfigError` naming the problem.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from salloss.errors import ConfigError
+from salloss.losses.registry import REGISTRY
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<op>[-+−*(),=]))"
+)
+_MAX_ID = 100  # longer ids are shortened with a hash so they stay valid path components
+
+
+@dataclass(frozen=True)
+class Term:
+    """One signed, weighted term of a spec; `params` holds every parameter (defaults filled)."""
+
+    name: str
+    coef: float
+    params: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The term as written canonically, without coefficient: 'kld', 'sigmse(lam=0.55)'.
+
+        Parameters equal to their default are left out, so `focal(gamma=2)` is 'focal'.
+        """
+        shown = _shown_params(self)
+        if not shown:
+            return self.name
+        return f"{self.name}({', '.join(f'{k}={_fmt(v)}' for k, v in shown.items())})"
+
+
+def _shown_params(term: Term) -> dict[str, float]:
+    info = REGISTRY[term.name]
+    return {k: v for k, v in term.params.items() if info.params[k].default != v}
+
+
+def _fmt(x: float) -> str:
+    """Shortest exact text of a number: 10.0 → '10', 0.55 → '0.55'."""
+    if x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return repr(x)
+
+
+class _Tokens:
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+        self.items: list[tuple[str, str, int]] = []
+        pos = 0
+        text = spec.rstrip()
+        while pos < len(text):
+            m = _TOKEN.match(text, pos)
+            if m is None or m.end() == pos:
+                bad = text[pos:].lstrip()[:1]
+                where = len(text) - len(text[pos:].lstrip())
+                self.fail(where, f"unexpected character {bad!r}")
+            kind = m.lastgroup
+            assert kind is not None
+            self.items.append((kind, m.group(kind), m.start(kind)))
+            pos = m.end()
+        self.i = 0
+
+    def peek(self) -> tuple[str, str, int] | None:
+        return self.items[self.i] if self.i < len(self.items) else None
+
+    def next(self, expected: str) -> tuple[str, str, int]:
+        tok = self.peek()
+        if tok is None:
+            self.fail(len(self.spec.rstrip()), f"spec ends where {expected} was expected")
+        self.i += 1
+        return tok
+
+    def fail(self, pos: int, message: str) -> None:
+        raise ConfigError(
+            f"bad loss spec {self.spec!r}: {message} at position {pos}\n"
+            f"  {self.spec}\n  {' ' * pos}^"
+        )
+
+
+def _number(tokens: _Tokens, what: str) -> float:
+    kind, text, pos = tokens.next(what)
+    if kind != "number":
+        tokens.fail(pos, f"expected {what}, got {text!r}")
+    value = float(text)
+    if not math.isfinite(value):
+        tokens.fail(pos, f"{what} {text!r} is not a finite number")
+    return value
+
+
+def _unknown_term(tokens: _Tokens, name: str, pos: int) -> None:
+    close = difflib.get_close_matches(name, REGISTRY, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    tokens.fail(pos, f"unknown term {name!r}{hint}; valid terms: {', '.join(REGISTRY)}")
+
+
+def _params(tokens: _Tokens, name: str) -> dict[str, float]:
+    info = REGISTRY[name]
+    given: dict[str, float] = {}
+    while True:
+        kind, key, pos = tokens.next(f"a parameter of {name}")
+        if kind == "op" and key == ")" and not given:
+            break
+        if kind != "name":
+            tokens.fail(pos, f"expected a parameter name of {name}, got {key!r}")
+        if key not in info.params:
+            valid = ", ".join(info.params) or "none"
+            tokens.fail(pos, f"unknown parameter {key!r} of {name}; valid parameters: {valid}")
+        if key in given:
+            tokens.fail(pos, f"parameter {key!r} of {name} given twice")
+        kind, text, pos = tokens.next("'='")
+        if text != "=":
+            tokens.fail(pos, f"expected '=' after {key!r}, got {text!r}")
+        value_pos = tokens.peek()[2] if tokens.peek() else pos
+        value = _number(tokens, f"a number for {name}({key}=…)")
+        if not info.params[key].valid(value):
+            tokens.fail(value_pos, f"{name}({key}={_fmt(value)}) out of range: "
+                                   f"need {info.params[key].rule}")
+        given[key] = value
+        kind, text, pos = tokens.next("',' or ')'")
+        if text == ")":
+            break
+        if text != ",":
+            tokens.fail(pos, f"expected ',' or ')' in the parameters of {name}, got {text!r}")
+    return given
+
+
+def _term(tokens: _Tokens, sign: float) -> tuple[Term, int]:
+    coef = 1.0
+    kind, text, pos = tokens.next("a term")
+    start = pos
+    if kind == "number":
+        coef = float(text)
+        if not math.isfinite(coef) or coef == 0.0:
+            tokens.fail(pos, f"coefficient {text!r} must be a finite non-zero number")
+        kind, text, pos = tokens.next("'*'")
+        if text != "*":
+            tokens.fail(pos, f"expected '*' after the coefficient {_fmt(coef)}, got {text!r}")
+        kind, text, pos = tokens.next("a term name")
+    if kind != "name":
+        tokens.fail(pos, f"expected a term name, got {text!r}")
+    name = text
+    if name not in REGISTRY:
+        _unknown_term(tokens, name, pos)
+    info = REGISTRY[name]
+    given: dict[str, float] = {}
+    nxt = tokens.peek()
+    if nxt is not None and nxt[1] == "(":
+        tokens.next("'('")
+        given = _params(tokens, name)
+    missing = [k for k in info.required if k not in given]
+    if missing:
+        examples = {"sigmse": "sigmse(lam=0.55)", "wbce": "wbce(w=0.7)"}
+        example = f" e.g. {examples[name]}" if name in examples else ""
+        tokens.fail(start, f"{name} needs {', '.join(missing)}{example}")
+    params = {k: given.get(k, p.default) for k, p in info.params.items()}
+    return Term(name, sign * coef, MappingProxyType(params)), start
+
+
+def parse(spec: str) -> tuple[Term, ...]:
+    """Parse and validate a loss spec; raise `ConfigError` (with a caret) on any problem.
+
+    Refused: unknown terms or parameters, missing required parameters (`sigmse` needs `lam`,
+    `wbce` needs `w`), out-of-range or non-finite numbers, zero coefficients, a term repeated
+    with the same parameters, a similarity with a positive coefficient (`+cc` would be
+    minimised) and a loss with a negative one (`-mse` would be maximised).
+    """
+    if not isinstance(spec, str):
+        raise ConfigError(f"loss spec must be a string, got {type(spec).__name__}")
+    tokens = _Tokens(spec)
+    if tokens.peek() is None:
+        raise ConfigError(f"empty loss spec; write terms such as 'kld' or '10*kld - 2*cc - nss'. "
+                          f"Valid terms: {', '.join(REGISTRY)}")
+    terms: list[Term] = []
+    seen: dict[tuple[str, tuple[tuple[str, float], ...]], int] = {}
+    first = True
+    while tokens.peek() is not None:
+        kind, text, pos = tokens.peek()
+        sign = 1.0
+        if text in ("+", "-", "−"):
+            tokens.next("a sign")
+            sign = -1.0 if text in ("-", "−") else 1.0
+        elif not first:
+            tokens.fail(pos, f"expected '+' or '-' between terms, got {text!r}")
+        term, at = _term(tokens, sign)
+        first = False
+        info = REGISTRY[term.name]
+        if info.higher_is_better and term.coef > 0:
+            tokens.fail(at, f"'{term.label}' is a similarity (higher is better): a positive "
+                            f"coefficient would minimise it; write '-{term.label}'")
+        if not info.higher_is_better and term.coef < 0:
+            tokens.fail(at, f"'{term.label}' is a loss (lower is better): a negative "
+                            f"coefficient would maximise it; write '+{term.label}'")
+        key = (term.name, tuple(sorted(term.params.items())))
+        if key in seen:
+            tokens.fail(at, f"term '{term.label}' appears twice; merge the coefficients")
+        seen[key] = at
+        terms.append(term)
+    return tuple(terms)
+
+
+def format_terms(terms: tuple[Term, ...]) -> str:
+    """Terms back to canonical spec text: '10*kld - 2*cc - nss + r'."""
+    parts = []
+    for i, t in enumerate(terms):
+        mag = abs(t.coef)
+        body = t.label if mag == 1.0 else f"{_fmt(mag)}*{t.label}"
+        if i == 0:
+            parts.append(f"-{body}" if t.coef < 0 else body)
+        else:
+            parts.append(f"{'-' if t.coef < 0 else '+'} {body}")
+    return " ".join(parts)
+
+
+def canonical(spec: str) -> str:
+    """The canonical text of a spec: whitespace, number formats and default parameters
+    normalised, term order kept (`10 * kld−2*cc` → '10*kld - 2*cc')."""
+    return format_terms(parse(spec))
+
+
+def spec_id(spec: str) -> str:
+    """A stable, filesystem-safe id of a spec (characters [A-Za-z0-9.-_]), used in artefact paths.
+
+    One id per canonical spec: 'mse', 'sigmse-lam0.55_r', '10kld_neg2cc_negnss' ('neg' marks a
+    negative coefficient, '-key value' a non-default parameter, '_' separates terms). Term
+    order is kept. Ids longer than 100 characters keep a prefix plus a hash of the spec.
+    """
+    terms = parse(spec)
+    pieces = []
+    for t in terms:
+        mag = abs(t.coef)
+        piece = ("neg" if t.coef < 0 else "") + ("" if mag == 1.0 else _fmt(mag)) + t.name
+        for k, v in _shown_params(t).items():
+            piece += f"-{k}{_fmt(v)}"
+        pieces.append(piece.replace("+", ""))
+    ident = "_".join(pieces)
+    if len(ident) > _MAX_ID:
+        digest = hashlib.sha1(format_terms(terms).encode()).hexdigest()[:12]
+        ident = f"{ident[: _MAX_ID - 14]}-h{digest}"
+    return ident
