@@ -91,7 +91,7 @@ class _Tokens:
 
     def fail(self, pos: int, message: str) -> None:
         raise ConfigError(
-            f"bad loss spec {self.spec!r}: {message} at position {pos}\n"
+            f"bad loss spec {self.spec!r} at position {pos}: {message}\n"
             f"  {self.spec}\n  {' ' * pos}^"
         )
 
@@ -169,7 +169,7 @@ def _term(tokens: _Tokens, sign: float) -> tuple[Term, int]:
     missing = [k for k in info.required if k not in given]
     if missing:
         examples = {"sigmse": "sigmse(lam=0.55)", "wbce": "wbce(w=0.7)"}
-        example = f" e.g. {examples[name]}" if name in examples else ""
+        example = f", e.g. {examples[name]}" if name in examples else ""
         tokens.fail(start, f"{name} needs {', '.join(missing)}{example}")
     params = {k: given.get(k, p.default) for k, p in info.params.items()}
     return Term(name, sign * coef, MappingProxyType(params)), start
@@ -208,7 +208,7 @@ def parse(spec: str) -> tuple[Term, ...]:
                             f"coefficient would minimise it; write '-{term.label}'")
         if not info.higher_is_better and term.coef < 0:
             tokens.fail(at, f"'{term.label}' is a loss (lower is better): a negative "
-                            f"coefficient would maximise it; write '+{term.label}'")
+                            f"coefficient would maximise it; write '+ {term.label}'")
         key = (term.name, tuple(sorted(term.params.items())))
         if key in seen:
             tokens.fail(at, f"term '{term.label}' appears twice; merge the coefficients")
