@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from salloss.errors import WeightsError
+from salloss.errors import ConfigError, WeightsError
 
 IMAGENET_FILE = "vgg16-397923af.pth"
 IMAGENET_URL = f"https://download.pytorch.org/models/{IMAGENET_FILE}"
@@ -34,7 +34,7 @@ def imagenet_cache_path() -> Path:
 
 
 def describe_weights(weights: str | Path) -> str:
-    """A short tag for run summaries: 'imagenet', 'none (random init — not ImageNet)', or 'file:…'."""
+    """A short tag for run summaries: 'imagenet', 'none (random init, …)', or 'file:<abs path>'."""
     if weights == "imagenet":
         return "imagenet"
     if weights == "none":
@@ -48,12 +48,15 @@ def vgg16_features(weights: str | Path = "imagenet", seed: int = 0) -> nn.Sequen
     Raises `WeightsError` naming the exact file and folder when ImageNet weights cannot be
     downloaded, or when a local file is missing or does not fit VGG-16.
     """
-    from torchvision.models import vgg16
-
+    if not isinstance(weights, str | Path):
+        raise ConfigError(
+            f"weights={weights!r} is not valid; choose 'imagenet', 'none', or the path of a "
+            "VGG-16 .pth state dict"
+        )
     if weights == "none":
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            return vgg16(weights=None).features
+            return _init_features(_empty_features())
     if weights == "imagenet":
         target = imagenet_cache_path()
         if not target.exists():
@@ -76,14 +79,37 @@ def vgg16_features(weights: str | Path = "imagenet", seed: int = 0) -> nn.Sequen
                 "or the path of a .pth state dict."
             )
         state = _load_state(path)
-    model = vgg16(weights=None)
-    feats = model.features
-    feat_state = {k.removeprefix("features."): v for k, v in state.items() if not k.startswith("classifier.")}
+    feats = _empty_features()
+    feat_state = {
+        k.removeprefix("features."): v for k, v in state.items() if not k.startswith("classifier.")
+    }
     try:
         feats.load_state_dict(feat_state, strict=True)
     except RuntimeError as exc:
         raise WeightsError(f"{weights}: not a VGG-16 state dict ({exc})") from exc
     return feats
+
+
+def _empty_features() -> nn.Sequential:
+    """torchvision's VGG-16 ``features`` with uninitialised CPU storage.
+
+    Built on the meta device: constructing the whole VGG-16 would first allocate and
+    initialise its 124M-parameter classifier (seconds) only to throw it away.
+    """
+    from torchvision.models import vgg16
+
+    with torch.device("meta"):
+        features = vgg16(weights=None).features
+    return features.to_empty(device="cpu")
+
+
+def _init_features(features: nn.Sequential) -> nn.Sequential:
+    """torchvision's VGG initialisation for convs: Kaiming-normal (fan_out, ReLU), zero bias."""
+    for module in features.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.zeros_(module.bias)
+    return features
 
 
 def _load_state(path: Path) -> dict[str, torch.Tensor]:
