@@ -1,0 +1,194 @@
+"""`TrainConfig`: every setting of one training run, validated before anything starts.
+
+Defaults are the paper's setup (SPEC.md §4): SGD, lr 1e-3, momentum 0.9 (a decision: the paper
+does not give it), batch 60, early stopping on the validation loss. ``optimizer='rmsprop'`` is
+SAM's own setup (lr 1e-4 when ``lr`` is left unset; Keras-1 RMSprop: rho 0.9, eps 1e-8).
+
+A config is a frozen dataclass of plain values, so it round-trips through JSON/YAML and is stored
+in every checkpoint: a run directory can only be resumed with the config that started it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from salloss.errors import ConfigError
+
+# Optimizer name → its default learning rate (used when `lr` is None).
+OPTIMIZERS: dict[str, float] = {"sgd": 1e-3, "rmsprop": 1e-4}
+AMP_MODES = ("off", "bf16", "fp16")
+PRELOAD_MODES = ("auto", "yes", "no")
+# Settings that choose hardware, not results: a run may resume with different values.
+RUNTIME_KEYS = frozenset({"device", "preload", "num_workers"})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. Sizes are (height, width) in pixels; ``lr`` None → the optimizer's
+    default, ``input_size`` None → the architecture's default."""
+
+    arch: str = "baseline"
+    loss: str = "mse"
+    weights: str = "imagenet"
+    input_size: tuple[int, int] | None = None
+    optimizer: str = "sgd"
+    lr: float | None = None
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    batch_size: int = 60
+    max_epochs: int = 50
+    patience: int = 5
+    min_delta: float = 0.0
+    seed: int = 0
+    train_split: str = "train"
+    val_split: str = "val"
+    model_options: dict[str, Any] = field(default_factory=dict)
+    device: str = "auto"
+    amp: str = "off"
+    channels_last: bool = True
+    deterministic: bool | None = None
+    preload: str = "auto"
+    num_workers: int = 1
+
+    def __post_init__(self) -> None:
+        # Normalise types first (YAML/JSON give lists and ints), then validate.
+        size = self.input_size
+        if size is None:
+            size = default_input_size(self.arch)
+        if isinstance(size, str):
+            size = parse_size(size)
+        try:
+            size = tuple(int(s) for s in size)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"input_size must be (height, width), got {self.input_size!r}"
+            ) from None
+        object.__setattr__(self, "input_size", size)
+        if self.lr is None and self.optimizer in OPTIMIZERS:
+            object.__setattr__(self, "lr", OPTIMIZERS[self.optimizer])
+        object.__setattr__(self, "model_options", dict(self.model_options))
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise `ConfigError` naming the first invalid key and its valid values."""
+        from salloss.models import registry
+
+        if self.arch not in registry.MODELS:
+            raise ConfigError(
+                f"arch: unknown architecture {self.arch!r}; valid choices: "
+                f"{', '.join(registry.available()) or '(none registered)'}"
+            )
+        if not isinstance(self.loss, str) or not self.loss.strip():
+            raise ConfigError(f"loss: expected a loss spec such as 'mse' or "
+                              f"'10*kld - 2*cc - nss', got {self.loss!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"optimizer: unknown {self.optimizer!r}; valid choices: "
+                              f"{', '.join(OPTIMIZERS)}")
+        _positive_finite("lr", self.lr)
+        if not (isinstance(self.momentum, int | float) and 0.0 <= self.momentum < 1.0):
+            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        if not (isinstance(self.weight_decay, int | float) and self.weight_decay >= 0
+                and math.isfinite(self.weight_decay)):
+            raise ConfigError(
+                f"weight_decay must be a finite number >= 0, got {self.weight_decay!r}"
+            )
+        if not (isinstance(self.min_delta, int | float) and self.min_delta >= 0):
+            raise ConfigError(f"min_delta must be >= 0, got {self.min_delta!r}")
+        for key in ("batch_size", "max_epochs", "patience", "num_workers"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{key} must be an integer >= 1, got {value!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ConfigError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if len(self.input_size) != 2 or min(self.input_size) < 32:
+            raise ConfigError(
+                f"input_size must be (height, width) with both >= 32 px, got {self.input_size!r}"
+            )
+        if self.amp not in AMP_MODES:
+            raise ConfigError(f"amp: unknown {self.amp!r}; valid choices: {', '.join(AMP_MODES)}")
+        if self.preload not in PRELOAD_MODES:
+            raise ConfigError(
+                f"preload: unknown {self.preload!r}; valid choices: {', '.join(PRELOAD_MODES)}"
+            )
+        if not isinstance(self.weights, str) or not self.weights:
+            raise ConfigError("weights: expected 'imagenet', 'none' or a path to a .pth file")
+        if self.train_split == self.val_split:
+            raise ConfigError(
+                f"train_split and val_split are both {self.train_split!r}: early stopping needs "
+                "a held-out split"
+            )
+        if not isinstance(self.device, str) or not (
+            self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")
+        ):
+            raise ConfigError(f"device: expected 'auto', 'cpu', 'cuda' or 'cuda:N', got "
+                              f"{self.device!r}")
+        reserved = {"weights", "activation"} & set(self.model_options)
+        if reserved:
+            raise ConfigError(
+                f"model_options: {', '.join(sorted(reserved))} are set by the run itself "
+                "('weights' key, activation from the loss); remove them from model_options"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form (tuples become lists), as stored in checkpoints and summaries."""
+        out = dataclasses.asdict(self)
+        out["input_size"] = list(self.input_size)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Build from a mapping; unknown keys raise `ConfigError` listing the valid ones."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"training config must be a mapping, got {type(data).__name__}")
+        valid = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(data) - set(valid))
+        if unknown:
+            raise ConfigError(
+                f"unknown training config key(s) {', '.join(unknown)}; valid keys: "
+                f"{', '.join(valid)}"
+            )
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with ``changes`` applied (validated again)."""
+        return TrainConfig.from_dict({**self.to_dict(), **changes})
+
+    def result_dict(self) -> dict[str, Any]:
+        """The settings that determine the result (everything but hardware choices)."""
+        return {k: v for k, v in self.to_dict().items() if k not in RUNTIME_KEYS}
+
+
+def default_input_size(arch: str) -> tuple[int, int]:
+    """The architecture builder's own ``input_size`` default (baseline 300×400, SAM-VGG
+    240×320), or the paper's 300×400 when the builder has none."""
+    import inspect
+
+    from salloss.models import registry
+
+    builder = registry.MODELS.get(arch)
+    if builder is not None:
+        param = inspect.signature(builder).parameters.get("input_size")
+        if param is not None and param.default is not inspect.Parameter.empty:
+            return tuple(param.default)  # type: ignore[return-value]
+    return (300, 400)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """Parse 'HxW' (height × width, e.g. '300x400') into (300, 400)."""
+    parts = str(text).lower().replace("×", "x").split("x")
+    try:
+        height, width = (int(p) for p in parts)
+    except ValueError:
+        raise ConfigError(
+            f"size {text!r}: expected HEIGHTxWIDTH in pixels, e.g. 300x400"
+        ) from None
+    return height, width
+
+
+def _positive_finite(key: str, value: Any) -> None:
+    if (not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value)
+            or value <= 0):
+        raise ConfigError(f"{key} must be a finite number > 0, got {value!r}")

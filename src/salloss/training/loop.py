@@ -1,0 +1,467 @@
+"""`train(config, prepared_dir, run_dir)`: one training run, resumable at any point.
+
+Run directory (every file written atomically):
+
+    last.pt       checkpoint, rewritten every epoch (and on SIGTERM/SIGUSR1 mid-epoch): trainable
+                  weights, optimizer, AMP scaler, all RNG states, epoch/batch position, best
+                  validation loss and its weights, patience counter, history
+    model.pt      the best-validation weights: a plain state dict of the TRAINABLE tensors
+                  (``torch.load(..., weights_only=True)``; frozen VGG weights are rebuilt from
+                  the run's ``weights`` setting — see `salloss.training.predict.load_model`)
+    summary.json  written when the run finishes (see `salloss.training.summary`)
+    dvclive/      per-epoch metrics (DVCLive)
+
+Calling `train` again with the same arguments resumes from ``last.pt``; on a finished run it
+does nothing (it only rewrites a missing ``model.pt``/``summary.json``) and returns the summary.
+A kill at any moment loses at most the current epoch, and — on CPU with deterministic
+algorithms — the resumed run ends with bit-identical weights: batch order is a function of
+(seed, epoch), and every RNG state is restored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from salloss.errors import ConfigError, DataError, SallossError
+from salloss.io import write_json
+from salloss.models.registry import count_trainable
+from salloss.models.vgg import describe_weights
+from salloss.training import modelio
+from salloss.training.batches import ArraySource, epoch_order, n_batches
+from salloss.training.checkpoint import (
+    capture_rng,
+    load_checkpoint,
+    load_trainable_state,
+    restore_rng,
+    save_checkpoint,
+    save_state_dict,
+    trainable_state,
+)
+from salloss.training.config import TrainConfig
+from salloss.training.features import cache_key, open_features
+from salloss.training.live import EpochLog
+from salloss.training.signals import GracefulInterrupt, TrainingInterrupted
+from salloss.training.summary import build_summary, device_name
+from salloss.training.targets import load_or_build_targets
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = "last.pt"
+BEST_MODEL = "model.pt"
+SUMMARY = "summary.json"
+LIVE_DIR = "dvclive"
+
+
+class TrainingDiverged(SallossError, RuntimeError):  # noqa: N818 - reads better at call sites
+    """The loss or the weights became NaN/inf; nothing was saved over the last good checkpoint."""
+
+
+def train(
+    config: TrainConfig | dict[str, Any],
+    prepared_dir: str | Path,
+    run_dir: str | Path,
+    features_cache: str | Path | None = None,
+    *,
+    checkpoint: str | Path | None = None,
+    live_dir: str | Path | None = None,
+    targets_cache: str | Path | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train (or resume, or no-op on a finished run) and return the run summary.
+
+    prepared_dir: a `salloss.data.PreparedDataset` folder. run_dir: where model.pt,
+    summary.json and dvclive/ go. features_cache: a `salloss features` folder for this dataset,
+    input size and weights (baseline only; training then skips VGG). checkpoint: the resumable
+    state (default ``run_dir/last.pt``; keep it out of a pipeline's declared outputs so a retry
+    finds it). targets_cache: a folder to store/reuse the resized targets.
+
+    Raises `ConfigError` before any work for a bad config (or a config different from the one
+    that started the run), `TrainingDiverged` on NaN/inf, `TrainingInterrupted` after saving
+    when SIGTERM/SIGUSR1 arrived.
+    """
+    started = time.monotonic()
+    if isinstance(config, dict):
+        config = TrainConfig.from_dict(config)
+    run_dir = Path(run_dir)
+    ckpt_path = Path(checkpoint) if checkpoint is not None else run_dir / CHECKPOINT
+    live_dir = Path(live_dir) if live_dir is not None else run_dir / LIVE_DIR
+
+    from salloss import losses
+
+    terms = losses.parse(config.loss)  # ConfigError for a bad spec, before anything else
+    state = load_checkpoint(ckpt_path) if ckpt_path.exists() else None
+    if state is not None:
+        _check_same_run(state, config, features_cache is not None, ckpt_path)
+        if state["finished"]:
+            log.info("%s: run already finished (epoch %d); nothing to do", run_dir,
+                     state["epoch"])
+            return _write_final_outputs(state, run_dir)
+
+    from salloss.data import PreparedDataset
+
+    dataset = PreparedDataset(prepared_dir)
+    train_rows, val_rows = _split_rows(dataset, config)
+    device = modelio.resolve_device(config.device)
+    if config.amp != "off" and device.type != "cuda":
+        raise ConfigError(f"amp={config.amp!r} needs a CUDA device; this run is on {device} "
+                          "(use amp='off')")
+
+    needs = {n for t in terms for n in losses.REGISTRY[t.name].needs}
+    center_bias = None
+    if "center_bias" in needs:
+        center_bias = torch.as_tensor(np.asarray(dataset.center_bias(), dtype=np.float32))
+    loss_fn = losses.build(config.loss, center_bias=center_bias, vgg_weights=config.weights,
+                           vgg_seed=config.seed).to(device)
+    model = modelio.build_model(
+        config.arch, weights=config.weights, activation=loss_fn.activation,
+        input_size=config.input_size, seed=config.seed, options=config.model_options,
+    )
+    cached = features_cache is not None
+    if cached:
+        if not modelio.supports_feature_cache(model):
+            raise ConfigError(f"a feature cache was given but arch {config.arch!r} trains its "
+                              "backbone; the cache applies to the baseline only")
+        feats = open_features(features_cache, expect=cache_key(
+            dataset, config.input_size, config.weights, config.seed, config.arch))
+        inputs = feats.array
+    else:
+        inputs = dataset.stimuli(size=tuple(config.input_size))
+    out_size = modelio.output_size(model, config.input_size)
+    targets = load_or_build_targets(dataset, out_size, targets_cache, progress)
+
+    channels_last = config.channels_last and device.type == "cuda"
+    model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)  # type: ignore[call-arg]
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = _optimizer(config, params)
+    scaler = torch.amp.GradScaler("cuda", enabled=config.amp == "fp16")
+
+    arrays = {"x": inputs, "density": targets.density, "fixations": targets.fixations}
+    train_src = ArraySource(arrays, train_rows, device, workers=config.num_workers)
+    val_src = ArraySource(arrays, val_rows, device, workers=config.num_workers)
+    if _want_preload(config.preload, device, train_src.nbytes() + val_src.nbytes()):
+        train_src = ArraySource(arrays, train_rows, device, preload=True)
+        val_src = ArraySource(arrays, val_rows, device, preload=True)
+
+    if state is None:
+        state = _fresh_state(config, loss_fn, dataset, train_rows, val_rows, out_size, model,
+                             features_cache)
+        torch.manual_seed(config.seed)  # identical RNG stream with or without the cache
+        np.random.seed(config.seed)  # noqa: NPY002 - the legacy global RNG, for third parties
+        random.seed(config.seed)
+    else:
+        load_trainable_state(model, state["model"], str(ckpt_path))
+        optimizer.load_state_dict(state["optimizer"])
+        if state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        restore_rng(state["rng"])
+        state["resumes"] += 1
+        log.info("resuming %s at epoch %d, batch %d", run_dir, state["epoch"] + 1,
+                 state["batch"])
+    if not state["devices"] or state["devices"][-1] != device_name(device):
+        state["devices"].append(device_name(device))
+    if state["best_model"] is not None and not (run_dir / BEST_MODEL).exists():
+        save_state_dict(run_dir / BEST_MODEL, state["best_model"])  # deleted by a pipeline
+
+    run = _Run(config, model, loss_fn, optimizer, scaler, device, out_size, cached,
+               channels_last, ckpt_path, run_dir, state, started, progress)
+    with GracefulInterrupt() as stop, _determinism(config, device), \
+            EpochLog(live_dir, state["history"]) as live:
+        run.fit(train_src, val_src, stop, live)
+    return _write_final_outputs(state, run_dir, overwrite=True)
+
+
+class _Run:
+    """The epoch loop of one `train` call, over the mutable checkpoint `state`."""
+
+    def __init__(self, config: TrainConfig, model: nn.Module, loss_fn: Any,
+                 optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+                 device: torch.device, out_size: tuple[int, int], cached: bool,
+                 channels_last: bool, ckpt_path: Path, run_dir: Path, state: dict[str, Any],
+                 started: float, progress: bool) -> None:
+        self.config, self.model, self.loss_fn = config, model, loss_fn
+        self.optimizer, self.scaler, self.device = optimizer, scaler, device
+        self.out_size, self.cached, self.channels_last = out_size, cached, channels_last
+        self.ckpt_path, self.run_dir, self.state = ckpt_path, run_dir, state
+        self.started, self.progress = started, progress
+        self.wall_base = float(state["wall_time_s"])
+        self.params = [p for p in model.parameters() if p.requires_grad]
+
+    # -- one forward pass ------------------------------------------------------------------
+    def predict(self, batch: dict[str, Tensor]) -> Tensor:
+        """Model output (float32, B×1×H×W) for a batch from `ArraySource`."""
+        amp = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.config.amp)
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        with torch.autocast(self.device.type, dtype=amp or torch.float32, enabled=amp is not None):
+            if self.cached:
+                x = batch["x"].float().contiguous(memory_format=fmt)
+                pred = self.model.decode(x, self.out_size)  # type: ignore[operator]
+            else:
+                pred = self.model(modelio.to_input(batch["x"], self.channels_last))
+        return pred.float()
+
+    def loss(self, batch: dict[str, Tensor], where: str) -> tuple[Tensor, dict[str, Tensor]]:
+        """Loss and raw term values; `TrainingDiverged` naming the term if non-finite.
+
+        The loss runs in float32 outside autocast (several terms take logs of small numbers).
+        """
+        pred = self.predict(batch)
+        total, parts = self.loss_fn.breakdown(
+            pred, batch["density"].unsqueeze(1), batch["fixations"].unsqueeze(1).float()
+        )
+        if not math.isfinite(float(total)):
+            bad = [f"{label} = {float(v)}" for label, v in parts.items()
+                   if not math.isfinite(float(v))]
+            culprit = (f"offending term(s): {', '.join(bad)}" if bad else
+                       f"every term is finite but the weighted sum is {float(total)}")
+            if not bool(torch.isfinite(pred).all()):
+                culprit += " (the model output itself contains NaN/inf)"
+            raise TrainingDiverged(
+                f"loss {self.loss_fn.spec!r} became non-finite at {where}: {culprit}. "
+                f"{self._kept()}"
+            )
+        return total, parts
+
+    def _kept(self) -> str:
+        if self.ckpt_path.exists():
+            return (f"Nothing was saved; the last good checkpoint {self.ckpt_path} "
+                    f"(epoch {self.state['epoch']}) is kept.")
+        return "Nothing was saved (no epoch had finished)."
+
+    # -- epochs ----------------------------------------------------------------------------
+    def fit(self, train_src: ArraySource, val_src: ArraySource, stop: GracefulInterrupt,
+            live: EpochLog) -> None:
+        """Run epochs until early stopping or max_epochs; save after each one."""
+        cfg, st = self.config, self.state
+        total_batches = n_batches(len(train_src), cfg.batch_size)
+        epochs = tqdm(range(st["epoch"] + 1, cfg.max_epochs + 1), desc="epochs",
+                      initial=st["epoch"], total=cfg.max_epochs, disable=not self.progress,
+                      unit="epoch")
+        for epoch in epochs:
+            self.model.train()
+            partial = st["partial"] or {"loss_sum": 0.0, "count": 0, "term_sums": {}}
+            order = epoch_order(cfg.seed, epoch, len(train_src))
+            batches = train_src.iterate(order, cfg.batch_size, start=st["batch"])
+            bar = tqdm(batches, desc=f"epoch {epoch}", total=total_batches,
+                       initial=st["batch"], leave=False, disable=not self.progress,
+                       unit="batch")
+            for b, batch in enumerate(bar, start=st["batch"] + 1):
+                where = f"epoch {epoch}, batch {b}/{total_batches} (training)"
+                total, parts = self.loss(batch, where)
+                self.optimizer.zero_grad(set_to_none=True)
+                self.scaler.scale(total).backward()
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+                if not bool(torch.stack([torch.isfinite(p).all() for p in self.params]).all()):
+                    raise TrainingDiverged(
+                        f"weights became NaN/inf after the update at {where} (loss "
+                        f"{float(total):.6g}; try a lower lr). {self._kept()}")
+                size = int(batch["density"].shape[0])
+                partial["loss_sum"] += float(total) * size
+                partial["count"] += size
+                for label, value in parts.items():
+                    partial["term_sums"][label] = (
+                        partial["term_sums"].get(label, 0.0) + float(value) * size)
+                bar.set_postfix(loss=f"{float(total):.4g}")
+                if stop.requested is not None and b < total_batches:
+                    st["batch"], st["partial"] = b, partial
+                    self.save()
+                    raise TrainingInterrupted(
+                        stop.requested, f"in {self.ckpt_path} at epoch {epoch}, batch {b}")
+            self.end_epoch(epoch, partial, val_src, live)
+            epochs.set_postfix(val=f"{st['history'][-1]['val_loss']:.4g}",
+                               best=st["best_epoch"])
+            if st["finished"]:
+                break
+            if stop.requested is not None:
+                raise TrainingInterrupted(
+                    stop.requested, f"in {self.ckpt_path} after epoch {epoch}")
+
+    def end_epoch(self, epoch: int, partial: dict[str, Any], val_src: ArraySource,
+                  live: EpochLog) -> None:
+        """Validate, update best/patience, write model.pt (if better), last.pt, DVCLive."""
+        cfg, st = self.config, self.state
+        val_loss, val_terms = self.validate(val_src, epoch)
+        count = max(partial["count"], 1)
+        record = {
+            "epoch": epoch,
+            "train_loss": partial["loss_sum"] / count,
+            "val_loss": val_loss,
+            "train_terms": {k: v / count for k, v in partial["term_sums"].items()},
+            "val_terms": val_terms,
+            "lr": float(self.optimizer.param_groups[0]["lr"]),
+        }
+        improved = val_loss < st["best_val"] - cfg.min_delta
+        if improved:
+            st["best_val"], st["best_epoch"], st["bad_epochs"] = val_loss, epoch, 0
+            st["best_model"] = trainable_state(self.model)
+            save_state_dict(self.run_dir / BEST_MODEL, st["best_model"])
+        else:
+            st["bad_epochs"] += 1
+        st["history"].append(record)
+        st["epoch"], st["batch"], st["partial"] = epoch, 0, None
+        if st["bad_epochs"] >= cfg.patience:
+            st["finished"] = True
+            st["stop_reason"] = (f"early stopping: no validation improvement for {cfg.patience} "
+                                 f"epoch(s) after epoch {st['best_epoch']}")
+        elif epoch >= cfg.max_epochs:
+            st["finished"], st["stop_reason"] = True, f"max_epochs ({cfg.max_epochs}) reached"
+        log.info("epoch %d: train %.6g, val %.6g%s", epoch, record["train_loss"], val_loss,
+                 " (best)" if improved else f" (best {st['best_val']:.6g} @ {st['best_epoch']})")
+        self.save()
+        live.log_epoch(record)
+
+    @torch.no_grad()
+    def validate(self, val_src: ArraySource, epoch: int) -> tuple[float, dict[str, float]]:
+        """Mean validation loss and raw term values over the split (eval mode: no dropout)."""
+        self.model.eval()
+        loss_sum, count, term_sums = 0.0, 0, {}
+        order = np.arange(len(val_src))
+        total_batches = n_batches(len(val_src), self.config.batch_size)
+        for b, batch in enumerate(val_src.iterate(order, self.config.batch_size), start=1):
+            total, parts = self.loss(
+                batch, f"epoch {epoch}, batch {b}/{total_batches} (validation)")
+            size = int(batch["density"].shape[0])
+            loss_sum += float(total) * size
+            count += size
+            for label, value in parts.items():
+                term_sums[label] = term_sums.get(label, 0.0) + float(value) * size
+        self.model.train()
+        return loss_sum / count, {k: v / count for k, v in term_sums.items()}
+
+    def save(self) -> None:
+        """Write last.pt atomically (refused, keeping the old file, if anything is NaN)."""
+        st = self.state
+        st["model"] = trainable_state(self.model)
+        st["optimizer"] = self.optimizer.state_dict()
+        st["scaler"] = self.scaler.state_dict() if self.scaler.is_enabled() else None
+        st["rng"] = capture_rng()
+        st["wall_time_s"] = self.wall_base + (time.monotonic() - self.started)
+        save_checkpoint(self.ckpt_path, st)
+
+
+def _fresh_state(config: TrainConfig, loss_fn: Any, dataset: Any, train_rows: np.ndarray,
+                 val_rows: np.ndarray, out_size: tuple[int, int], model: nn.Module,
+                 features_cache: str | Path | None) -> dict[str, Any]:
+    return {
+        "config": config.to_dict(),
+        "meta": {
+            "loss": loss_fn.spec,
+            "loss_id": loss_fn.id,
+            "loss_terms": dict(loss_fn.terms),
+            "activation": loss_fn.activation,
+            "weights": describe_weights(config.weights),
+            "dataset": str(dataset.name),
+            "train_images": len(train_rows),
+            "val_images": len(val_rows),
+            "output_size": list(out_size),
+            "trainable_parameters": count_trainable(model),
+            "feature_cache": str(features_cache) if features_cache is not None else None,
+        },
+        "model": None, "optimizer": None, "scaler": None, "rng": None,
+        "epoch": 0, "batch": 0, "partial": None,
+        "best_val": math.inf, "best_epoch": 0, "bad_epochs": 0, "best_model": None,
+        "history": [], "finished": False, "stop_reason": None,
+        "wall_time_s": 0.0, "resumes": 0, "devices": [],
+    }
+
+
+def _check_same_run(state: dict[str, Any], config: TrainConfig, cached: bool,
+                    ckpt_path: Path) -> None:
+    """A checkpoint resumes only the run that wrote it: same result-relevant settings."""
+    stored = TrainConfig.from_dict(state["config"]).result_dict()
+    diffs = [f"{k}: checkpoint {stored.get(k)!r}, now {v!r}"
+             for k, v in config.result_dict().items() if stored.get(k) != v]
+    was_cached = state["meta"]["feature_cache"] is not None
+    if was_cached != cached:
+        diffs.append(f"feature cache: checkpoint {'used' if was_cached else 'did not use'} one")
+    if diffs:
+        raise ConfigError(
+            f"{ckpt_path} belongs to a run with other settings ({'; '.join(diffs)}). Use a new "
+            "run directory, or delete the checkpoint to start this run from scratch."
+        )
+
+
+def _write_final_outputs(state: dict[str, Any], run_dir: Path,
+                         overwrite: bool = False) -> dict[str, Any]:
+    """Make sure model.pt and summary.json of a finished run exist (rewrite the summary when
+    ``overwrite``: the run just finished); return the summary."""
+    if state["best_model"] is not None and not (run_dir / BEST_MODEL).exists():
+        save_state_dict(run_dir / BEST_MODEL, state["best_model"])
+    summary = build_summary(state)
+    if overwrite or not (run_dir / SUMMARY).exists():
+        write_json(run_dir / SUMMARY, summary)
+    return summary
+
+
+def _split_rows(dataset: Any, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the train and validation splits; checks batch size against the split."""
+    rows = []
+    for key in ("train_split", "val_split"):
+        name = getattr(config, key)
+        if name not in dataset.split:
+            raise ConfigError(f"{key}: dataset {dataset.name!r} has no split {name!r}; its "
+                              f"splits: {', '.join(dataset.split)}")
+        idx = np.asarray(dataset.split_indices(name), dtype=np.int64)
+        if len(idx) == 0:
+            raise DataError(f"split {name!r} of dataset {dataset.name!r} is empty")
+        rows.append(idx)
+    if config.batch_size > len(rows[0]):
+        raise ConfigError(
+            f"batch_size {config.batch_size} is larger than the {config.train_split!r} split "
+            f"({len(rows[0])} images of {dataset.name!r}); use batch_size <= {len(rows[0])}"
+        )
+    return rows[0], rows[1]
+
+
+def _optimizer(config: TrainConfig, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+    if not params:
+        raise ConfigError(f"arch {config.arch!r} has no trainable parameters")
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
+                               weight_decay=config.weight_decay)
+    # SAM's Keras-1 RMSprop: rho 0.9, epsilon 1e-8 added after the square root (as torch does).
+    return torch.optim.RMSprop(params, lr=config.lr, alpha=0.9, eps=1e-8,
+                               weight_decay=config.weight_decay)
+
+
+def _want_preload(mode: str, device: torch.device, nbytes: int) -> bool:
+    """'auto' preloads on CUDA when the split's arrays take < 40 % of free device memory."""
+    if mode != "auto":
+        return mode == "yes"
+    if device.type != "cuda":
+        return False
+    free, _ = torch.cuda.mem_get_info(device)
+    return nbytes < 0.4 * free
+
+
+@contextlib.contextmanager
+def _determinism(config: TrainConfig, device: torch.device) -> Iterator[None]:
+    """Deterministic algorithms (default on CPU; on CUDA only when asked, as warnings, since
+    some CUDA kernels — e.g. bilinear upsampling's backward — have no deterministic version).
+    Restores the previous global settings afterwards."""
+    enabled = config.deterministic if config.deterministic is not None else device.type == "cpu"
+    previous = (torch.are_deterministic_algorithms_enabled(),
+                torch.is_deterministic_algorithms_warn_only_enabled(),
+                torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic)
+    torch.use_deterministic_algorithms(enabled, warn_only=device.type == "cuda")
+    torch.backends.cudnn.deterministic = enabled
+    torch.backends.cudnn.benchmark = not enabled and device.type == "cuda"
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = previous[2:]

@@ -1,0 +1,59 @@
+"""The JSON summary of a finished run (``summary.json``), built from the checkpoint alone, so it
+can be rewritten at any time (e.g. after a pipeline deleted it before a retry)."""
+
+from __future__ import annotations
+
+import platform
+from typing import Any
+
+import torch
+
+import salloss
+
+
+def device_name(device: torch.device) -> str:
+    """'cpu (<processor>, N threads)' or 'cuda:0 (NVIDIA H100 80GB HBM3)'."""
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def build_summary(state: dict[str, Any]) -> dict[str, Any]:
+    """The run summary: what was trained, on what, how long, and how it went."""
+    history = state["history"]
+    best = next((h for h in history if h["epoch"] == state["best_epoch"]), None)
+    meta = state["meta"]
+    return {
+        "status": "finished" if state["finished"] else "running",
+        "stop_reason": state.get("stop_reason"),
+        "arch": state["config"]["arch"],
+        "loss": meta["loss"],
+        "loss_id": meta["loss_id"],
+        "loss_terms": meta["loss_terms"],
+        "activation": meta["activation"],
+        "weights": meta["weights"],
+        "dataset": meta["dataset"],
+        "train_images": meta["train_images"],
+        "val_images": meta["val_images"],
+        "input_size": state["config"]["input_size"],
+        "output_size": meta["output_size"],
+        "trainable_parameters": meta["trainable_parameters"],
+        "feature_cache": meta["feature_cache"],
+        "epochs": state["epoch"],
+        "best_epoch": state["best_epoch"],
+        "best_val_loss": state["best_val"],
+        "best_val_terms": best["val_terms"] if best else None,
+        "final_train_loss": history[-1]["train_loss"] if history else None,
+        "wall_time_s": round(float(state["wall_time_s"]), 3),
+        "resumes": state["resumes"],
+        "devices": state["devices"],
+        "amp": state["config"]["amp"],
+        "params": state["config"],
+        "versions": {
+            "salloss": salloss.__version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+        "history": history,
+    }
