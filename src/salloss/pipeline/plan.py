@@ -1,0 +1,133 @@
+"""The run grid and every artefact path, as pure functions of the validated params.
+
+Paths (DESIGN.md): a run's artefacts live in
+``<results>/<preset>/<dataset>/<arch>/<loss_id>/seed<k>/``; prepared data in
+``<data>/prepared/<preset>/<dataset>/``; the baseline's frozen-feature cache in
+``<data>/features/<preset>/<dataset>/<arch>/``; the report in ``<results>/<preset>/report/``.
+Aggregation reads this list of runs — never a directory glob, so runs dropped from the grid
+do not reappear in tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from salloss.pipeline.config import PipelineConfig
+
+# Files each stage declares as outputs (relative to its folder).
+TRAIN_OUTPUTS = ("model.pt", "train.json")
+EVAL_OUTPUTS = ("scores.csv", "metrics.json", "preview.npz")
+PREPARED_MARKER = "manifest.json"
+FEATURES_MARKER = "manifest.json"
+REPORT_MARKER = "report.json"
+
+
+@dataclass(frozen=True, order=True)
+class Run:
+    """One training run: (dataset, arch, loss id, seed) and the grid group it belongs to."""
+
+    group: str
+    dataset: str
+    arch: str
+    loss: str
+    seed: int
+
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.dataset, self.arch, self.loss, self.seed)
+
+
+def plan_runs(cfg: PipelineConfig) -> list[Run]:
+    """Every run of the grid × seeds, in params order (groups, datasets, archs, losses, seeds)."""
+    runs = []
+    for group, g in cfg.grid.items():
+        for d in g["datasets"]:
+            for a in g["archs"]:
+                for loss in g["losses"]:
+                    for s in cfg.seeds:
+                        runs.append(Run(group, d, a, loss, s))
+    return runs
+
+
+def run_dir(cfg: PipelineConfig, dataset: str, arch: str, loss: str, seed: int) -> Path:
+    """Folder of one run's artefacts."""
+    return Path(cfg.results_dir) / cfg.preset / dataset / arch / loss / f"seed{seed}"
+
+
+def checkpoint_dir(cfg: PipelineConfig, dataset: str, arch: str, loss: str, seed: int) -> Path:
+    """Where the trainer keeps its resumable checkpoint. Deliberately NOT a declared output:
+    Snakemake and DVC delete declared outputs before a job starts, which would defeat resume."""
+    return run_dir(cfg, dataset, arch, loss, seed) / "checkpoint"
+
+
+def raw_dir(cfg: PipelineConfig, dataset: str) -> Path:
+    """Folder the dataset's archives are unpacked into (its loader's `root`)."""
+    return Path(cfg.datasets[dataset].root)
+
+
+def prepared_dir(cfg: PipelineConfig, dataset: str) -> Path:
+    """Prepared (resized, memory-mappable) copy of a dataset, with split and center bias."""
+    return Path(cfg.data_dir) / "prepared" / cfg.preset / dataset
+
+
+def features_dir(cfg: PipelineConfig, dataset: str, arch: str) -> Path:
+    """Cached frozen-VGG features of `dataset` for architecture `arch` (baseline only)."""
+    return Path(cfg.data_dir) / "features" / cfg.preset / dataset / arch
+
+
+def report_dir(cfg: PipelineConfig) -> Path:
+    """Tables and figures of the preset."""
+    return Path(cfg.results_dir) / cfg.preset / "report"
+
+
+def uses_feature_cache(cfg: PipelineConfig, arch: str) -> bool:
+    """Architectures with a frozen backbone share one feature cache per dataset."""
+    return cfg.archs[arch].model == "baseline"
+
+
+def feature_jobs(cfg: PipelineConfig) -> list[tuple[str, str]]:
+    """(dataset, arch) pairs that need a feature cache, in grid order, without duplicates."""
+    out: list[tuple[str, str]] = []
+    for r in plan_runs(cfg):
+        pair = (r.dataset, r.arch)
+        if uses_feature_cache(cfg, r.arch) and pair not in out:
+            out.append(pair)
+    return out
+
+
+def input_sizes(cfg: PipelineConfig, dataset: str) -> list[tuple[int, int]]:
+    """Every model input size a dataset must be prepared at (one per arch that uses it)."""
+    sizes: list[tuple[int, int]] = []
+    for r in plan_runs(cfg):
+        size = cfg.archs[r.arch].input_size
+        if r.dataset == dataset and size not in sizes:
+            sizes.append(size)
+    return sizes
+
+
+def used_datasets(cfg: PipelineConfig) -> list[str]:
+    """Datasets some run uses, in params order."""
+    used = {r.dataset for r in plan_runs(cfg)}
+    return [d for d in cfg.datasets if d in used]
+
+
+def planned_outputs(cfg: PipelineConfig) -> dict[str, list[str]]:
+    """Job id → declared outputs for every job of the pipeline.
+
+    This is the contract that the Snakefile and dvc.yaml both implement; a test checks both
+    against it (same jobs, same outputs).
+    """
+    jobs: dict[str, list[str]] = {}
+    for d in used_datasets(cfg):
+        if cfg.datasets[d].fetch:
+            jobs[f"fetch/{d}"] = [str(raw_dir(cfg, d) / ".fetched.json")]
+        jobs[f"prepare/{d}"] = [str(prepared_dir(cfg, d))]
+    for d, a in feature_jobs(cfg):
+        jobs[f"features/{d}/{a}"] = [str(features_dir(cfg, d, a))]
+    for r in plan_runs(cfg):
+        rd = run_dir(cfg, r.dataset, r.arch, r.loss, r.seed)
+        tag = f"{r.dataset}/{r.arch}/{r.loss}/seed{r.seed}"
+        jobs[f"train/{tag}"] = [str(rd / f) for f in TRAIN_OUTPUTS] + [str(rd / "dvclive")]
+        jobs[f"evaluate/{tag}"] = [str(rd / f) for f in EVAL_OUTPUTS]
+    jobs["report"] = [str(report_dir(cfg))]
+    return jobs
