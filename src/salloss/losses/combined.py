@@ -15,6 +15,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from salloss.errors import ConfigError, DataError
@@ -72,9 +73,12 @@ class CombinedLoss(nn.Module):
         """(total, {label: raw term value}) — the values keep their autograd graph.
 
         pred, density: B×1×H×W float; fixations: B×1×H×W, a pixel is fixated where > 0.
-        `density`/`fixations` may be None when no term reads them.
+        `density`/`fixations` may be None when no term reads them. Half-precision inputs
+        (autocast) are evaluated in float32; the VGG of df/gm still runs under autocast.
         """
         self._check(pred, density, fixations)
+        pred = _float32_if_half(pred)
+        density = _float32_if_half(density) if density is not None else None
         inputs = TermInputs(
             pred, density, fixations, center_bias=self._center_bias_for(pred),
             extractor=self.extractor,
@@ -134,6 +138,10 @@ class CombinedLoss(nn.Module):
         if self._fitted is None or self._fitted[0] != key:
             self._fitted = (key, fit_center_bias(self.center_bias, pred))
         return self._fitted[1]
+
+
+def _float32_if_half(x: Tensor) -> Tensor:
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
 def build(

@@ -67,13 +67,13 @@ def kld(pred: Tensor, density: Tensor) -> Tensor:
 def bhat(pred: Tensor, density: Tensor) -> Tensor:
     """Bhattacharyya distance: −log Σ sqrt(s·p), s and p sum-normalised (0 when P ∝ S).
 
-    sqrt is taken only where s·p > 0 (its gradient is infinite at 0), and the log gets +EPS so
-    maps with disjoint support give a large finite value.
+    sqrt is taken only where s·p > 0 (its gradient is infinite at 0), and the coefficient is
+    clamped at EPS before the log, so maps with disjoint support give −log(EPS) ≈ 16.1.
     """
     sp = sum_normalise(density) * sum_normalise(pred)
     positive = sp > 0
     root = torch.where(positive, torch.sqrt(torch.where(positive, sp, torch.ones_like(sp))), 0.0)
-    return -torch.log(per_image_sum(root) + EPS).mean()
+    return -torch.log(per_image_sum(root).clamp_min(EPS)).mean()
 
 
 def nll(pred: Tensor, fixations: Tensor) -> Tensor:

@@ -90,24 +90,33 @@ def load_extractor(weights: str | Path = "imagenet", seed: int = 0) -> VGGPyrami
     return _cached_extractor(key, seed)
 
 
+def _wide(x: Tensor) -> Tensor:
+    """Half-precision features (autocast) → float32 for the reductions; others unchanged."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
 def df_from_features(feats_pred: list[Tensor], feats_density: list[Tensor]) -> Tensor:
-    """Σ_j ‖φ_j(S) − φ_j(P)‖² / (C_j·H_j·W_j), batch mean."""
-    total = feats_pred[0].new_zeros(feats_pred[0].shape[0])
+    """Σ_j ‖φ_j(S) − φ_j(P)‖² / (C_j·H_j·W_j), batch mean (computed in ≥ float32)."""
+    total = _wide(feats_pred[0]).new_zeros(feats_pred[0].shape[0])
     for fp, fs in zip(feats_pred, feats_density, strict=True):
-        total = total + ((fs - fp) ** 2).flatten(1).mean(dim=1)
+        total = total + ((_wide(fs) - _wide(fp)) ** 2).flatten(1).mean(dim=1)
     return total.mean()
 
 
 def gram(features: Tensor) -> Tensor:
-    """G = ψψᵀ / (C·H·W) with ψ the B×C×(H·W) reshaped features: B×C×C."""
+    """G = ψψᵀ / (C·H·W) with ψ the B×C×(H·W) reshaped features: B×C×C.
+
+    Computed in ≥ float32 with autocast off: ψψᵀ sums H·W products and overflows float16.
+    """
     b, c, h, w = features.shape
-    psi = features.reshape(b, c, h * w)
-    return psi @ psi.transpose(1, 2) / (c * h * w)
+    with torch.autocast(features.device.type, enabled=False):
+        psi = _wide(features).reshape(b, c, h * w)
+        return psi @ psi.transpose(1, 2) / (c * h * w)
 
 
 def gm_from_features(feats_pred: list[Tensor], feats_density: list[Tensor]) -> Tensor:
     """Σ_j ‖G_j(S) − G_j(P)‖²_F, batch mean."""
-    total = feats_pred[0].new_zeros(feats_pred[0].shape[0])
+    total = _wide(feats_pred[0]).new_zeros(feats_pred[0].shape[0])
     for fp, fs in zip(feats_pred, feats_density, strict=True):
         total = total + ((gram(fs) - gram(fp)) ** 2).flatten(1).sum(dim=1)
     return total.mean()

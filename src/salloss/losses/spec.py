@@ -37,6 +37,9 @@ class Term:
     coef: float
     params: Mapping[str, float] = field(default_factory=dict)
 
+    def __hash__(self) -> int:
+        return hash((self.name, self.coef, tuple(sorted(self.params.items()))))
+
     @property
     def label(self) -> str:
         """The term as written canonically, without coefficient: 'kld', 'sigmse(lam=0.55)'.
