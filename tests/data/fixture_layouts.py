@@ -35,7 +35,9 @@ def _rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def _encode_jpeg(array: np.ndarray, quality: int = 90, exif_orientation: int | None = None) -> bytes:
+def _encode_jpeg(
+    array: np.ndarray, quality: int = 90, exif_orientation: int | None = None
+) -> bytes:
     image = Image.fromarray(array)
     buffer = io.BytesIO()
     kwargs = {}
@@ -159,7 +161,8 @@ def write_cat2000(root: Path, seed: int = 1, with_test: bool = True) -> dict[str
             }
         # decoys: somebody's model outputs inside the stimuli folder
         decoy = _encode_jpeg(np.zeros((*CAT2000_SHAPE, 3), np.uint8))
-        _write(top / "Stimuli" / category / "Output" / f"{CAT2000_NUMBERS[0]}_SaliencyMap.jpg", decoy)
+        decoy_name = f"{CAT2000_NUMBERS[0]}_SaliencyMap.jpg"
+        _write(top / "Stimuli" / category / "Output" / decoy_name, decoy)
     _write(top / "Stimuli" / ".DS_Store", b"\x00\x00\x00\x01Bud1")
     if with_test:
         for category in ("Pattern", "Action"):
@@ -217,7 +220,8 @@ def write_salicon(root: Path, seed: int = 3) -> dict[str, dict[str, dict]]:
             if split != "test":
                 den = _density_image(rng, SALICON_SHAPE)
                 _write(root / "maps" / split / f"{stem}.png", _png(den))
-                observers, fix, mouse = [], np.zeros(SALICON_SHAPE, bool), np.zeros(SALICON_SHAPE, bool)
+                observers = []
+                fix, mouse = np.zeros(SALICON_SHAPE, bool), np.zeros(SALICON_SHAPE, bool)
                 for k in range(2):
                     xy = np.stack([rng.integers(1, w + 1, 3), rng.integers(1, h + 1, 3)], axis=1)
                     if k == 0:  # the image's first and last pixel, 1-based
@@ -288,7 +292,8 @@ def zip_tree(src: Path, archive: Path, folders: list[str], *, junk: bool = True)
 
 
 def evil_zip(archive: Path, kind: str) -> Path:
-    """A zip with one dangerous member: 'dotdot', 'absolute', 'symlink' (escaping) or 'backslash'."""
+    """A zip with one dangerous member: 'dotdot', 'absolute', 'symlink' (escaping),
+    'backslash', or a harmless 'inner-symlink'."""
     archive.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("ok/fine.txt", b"fine")

@@ -72,7 +72,7 @@ def test_truncated_jpeg_names_the_file(tmp_path, layouts):
     path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
     record = open_dataset("mit1003", tmp_path).by_id("i2")  # lazy: opening still works
     with pytest.raises(DataError, match=r"i2\.jpeg"):
-        record.stimulus
+        _ = record.stimulus
 
 
 def test_size_mismatch_between_stimulus_and_map_is_reported(tmp_path, layouts):
@@ -81,7 +81,7 @@ def test_size_mismatch_between_stimulus_and_map_is_reported(tmp_path, layouts):
                 tmp_path / "ALLFIXATIONMAPS" / "i1_fixMap.jpg")  # 32×24 onto a 24×32 image
     record = open_dataset("mit1003", tmp_path).by_id("i1")
     with pytest.raises(DataError, match=r"'i1'.*density map is 32×24.*24×32"):
-        record.density
+        _ = record.density
 
 
 @pytest.mark.parametrize("name", ["mit1003", "cat2000", "fiwi", "salicon", "mit300", "folder"])
@@ -121,7 +121,7 @@ def test_cat2000_test_split_has_stimuli_only(cat2000_tree):
     assert record.stimulus.shape == (18, 32, 3)  # orientation 8 ignored
     assert not dataset.has_ground_truth
     with pytest.raises(DataError, match="no density"):
-        record.density
+        _ = record.density
 
 
 def test_cat2000_missing_fixlocs_names_the_id(tmp_path, layouts):
@@ -201,7 +201,7 @@ def test_mit300_stimuli_only(tmp_path, layouts):
     for record in dataset:
         np.testing.assert_array_equal(record.stimulus, expected[record.id]["stimulus"])
     with pytest.raises(DataError, match="mit300"):
-        dataset[0].fixations
+        _ = dataset[0].fixations
 
 
 def test_folder_dataset(tmp_path, layouts):
@@ -244,4 +244,4 @@ def test_opening_is_lazy(tmp_path, layouts):
         path.write_bytes(b"not a jpeg")
     assert len(dataset) == 4 and dataset[0].stimulus.shape == (24, 32, 3)
     with pytest.raises(DataError, match="_fixMap.jpg"):
-        dataset[0].density
+        _ = dataset[0].density

@@ -1,9 +1,10 @@
 """The centre-bias map (SPEC.md §1, `r`) and the paper's Figure 2.
 
 C = mean over the TRAINING images of their density maps, each max-normalised and resized to
-a common grid (area-aware bilinear, aspect ratio not kept), then max-normalised itself. The
-grid is a parameter; `prepare_dataset` uses the model's input size (300×400 by default),
-since the network sees every image squashed to that grid whatever its shape.
+a common grid (area-aware bilinear, aspect ratio not kept, as the network sees every image
+squashed to its input grid), then max-normalised itself. The grid is a parameter;
+`prepare_dataset` uses 300×400 (H×W, the paper's input size) unless told otherwise; users of
+the map resize it to their output grid.
 """
 
 from __future__ import annotations

@@ -207,6 +207,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--size", action="append", metavar="HxW",
                    help="input size HEIGHTxWIDTH, repeatable (default 300x400, the paper's)")
     p.add_argument("--center-bias-size", metavar="HxW",
-                   help="grid of the centre-bias map (default: the first --size)")
+                   help="grid of the centre-bias map (default 300x400)")
     _split_options(p)
     p.set_defaults(func=_cmd_prepare)

@@ -15,7 +15,8 @@
     meta.json                per-image meta dicts
     split.json               the split used (salloss split format)
     center_bias.npy          (H, W) float32, max 1: SPEC.md §1 `r` from the TRAINING split,
-                             on `center_bias_size` (default: the first input size)
+                             on `center_bias_size` (default 300×400, the paper's input grid,
+                             whatever the input sizes, so every model shares one map)
     center_bias.png / .pdf   the paper's Figure 2
 
 Idempotent: a second call with the same `key` (dataset, options, source file names and sizes,
@@ -55,6 +56,7 @@ log = logging.getLogger(__name__)
 FORMAT = "salloss-prepared"
 VERSION = 1
 MANIFEST = "manifest.json"
+DEFAULT_CENTER_BIAS_SIZE = (300, 400)
 STIMULUS_FILTER = "PIL bicubic (antialiased when shrinking), aspect ratio not kept"
 
 SizeHW = tuple[int, int]
@@ -137,7 +139,7 @@ def prepare_dataset(
         raise DataError(f"{name}: these images have no ground truth; nothing to prepare "
                         "(open it with open_dataset to export predictions)")
     the_split = _resolve_split(dataset, split, seed)
-    grid = parse_size(center_bias_size) if center_bias_size is not None else sizes[0]
+    grid = parse_size(center_bias_size or DEFAULT_CENTER_BIAS_SIZE)
     storage = "uint8" if dataset.density_quantum == 255 else "float32"
     key = {
         "format": FORMAT, "version": VERSION, "dataset": name,
@@ -158,6 +160,8 @@ def prepare_dataset(
         manifest["input_sizes"] = [list(s) for s in sorted(have | set(missing))]
         write_json(out_dir / MANIFEST, manifest)
         return PreparedDataset(out_dir)
+    # a stale manifest must not vouch for half-rewritten files if this run is interrupted
+    (out_dir / MANIFEST).unlink(missing_ok=True)
     _prepare_all(dataset, out_dir, list(dict.fromkeys(sizes)), the_split, grid, storage)
     write_json(out_dir / "split.json", the_split.to_json())
     manifest = {
