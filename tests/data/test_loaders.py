@@ -245,3 +245,22 @@ def test_opening_is_lazy(tmp_path, layouts):
     assert len(dataset) == 4 and dataset[0].stimulus.shape == (24, 32, 3)
     with pytest.raises(DataError, match="_fixMap.jpg"):
         _ = dataset[0].density
+
+
+def test_mit300_submission_has_stimulus_names_and_sizes(tmp_path, layouts):
+    from PIL import Image
+
+    from salloss.data.mit300 import write_submission
+
+    layouts.write_mit300(tmp_path / "m")
+    dataset = open_dataset("mit300", tmp_path / "m")
+    ramp = np.tile(np.linspace(0, 1, 8, dtype=np.float32), (6, 1))  # any size; resized
+    written = write_submission(dataset, {r.id: ramp for r in dataset}, tmp_path / "out")
+    assert sorted(p.name for p in written) == ["i1.jpg", "i10.jpg", "i2.jpg"]
+    for record, path in zip(dataset, written, strict=True):
+        with Image.open(path) as image:
+            array = np.asarray(image.convert("L"), dtype=float)
+        assert array.shape == record.size
+        assert array[:, -1].mean() > 240 and array[:, 0].mean() < 15  # left-to-right ramp kept
+    with pytest.raises(DataError, match="no prediction for 'i1'"):
+        write_submission(dataset, {}, tmp_path / "out2")

@@ -145,6 +145,15 @@ def test_user_split_file(mit1003_tree, tmp_path):
     assert prepared.split == {"train": ["i1", "i2"], "val": ["i10"], "test": []}
 
 
+@pytest.mark.parametrize("split", ["2,1,rest", (2, 1, None), ["2", "1", "rest"], [0.5, 0.25, None]])
+def test_split_size_forms(mit1003_tree, split):
+    from salloss.data.prepared import resolve_split
+
+    dataset = open_dataset("mit1003", mit1003_tree[0])
+    chosen = resolve_split(dataset, split, seed=0)
+    assert (len(chosen.train), len(chosen.val), len(chosen.test)) == (2, 1, 1)
+
+
 def test_empty_training_split_has_no_center_bias(mit1003_tree, tmp_path):
     prepared = prepare_dataset("mit1003", mit1003_tree[0], tmp_path / "p", input_sizes=[(6, 8)],
                                split="0,0,rest")

@@ -7,9 +7,10 @@ Layout under `root` (as trainSet.zip / testSet.zip unpack)::
     trainSet/FIXATIONLOCS/<Category>/NNN.mat     variable `fixLocs`: image-sized map, > 0 = fixation
     testSet/Stimuli/<Category>/NNN.jpg           (split='test': stimuli only, for export)
 
-`Stimuli/<Category>/Output/*_SaliencyMap.jpg` are decoys (someone's model outputs) and are
-skipped. Ids are ``Category/NNN``; the category is ``meta['category']``. One test image carries
-a wrong EXIF rotation tag, which is why EXIF orientation is never applied.
+`Stimuli/<Category>/Output/*_SaliencyMap.jpg` are decoys (someone's model outputs): category
+folders are never descended into, so they are skipped. Ids are ``Category/NNN``; the category
+is ``meta['category']``. One test image carries a wrong EXIF rotation tag, which is why EXIF
+orientation is never applied.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from salloss.data.records import Dataset, Record
 from salloss.errors import ConfigError, DataError
 
 SPLITS = {"train": "trainSet", "test": "testSet"}
-DECOY_DIRS = ("output",)
 
 
 def read_fixlocs(path: Path, variable: str = "fixLocs") -> np.ndarray:
@@ -57,7 +57,6 @@ def open_cat2000(root: str | Path, *, split: str = "train") -> Dataset:
     stimuli_dir = find_dir(top, ["Stimuli"], "CAT2000 Stimuli/<Category>/")
     categories = natural_sorted(
         p.name for p in stimuli_dir.iterdir() if p.is_dir() and not is_junk(p.name)
-        and p.name.lower() not in DECOY_DIRS
     )
     if not categories:
         raise DataError(

@@ -99,12 +99,12 @@ def _split_arg(args: argparse.Namespace) -> Any:
 
 
 def _cmd_split(args: argparse.Namespace) -> int:
-    from salloss.data.prepared import _resolve_split
+    from salloss.data.prepared import resolve_split
     from salloss.data.registry import open_dataset
     from salloss.data.splits import write_split
 
     dataset = open_dataset(args.name, args.root, **parse_options(args.option))
-    split = _resolve_split(dataset, _split_arg(args), args.seed)
+    split = resolve_split(dataset, _split_arg(args), args.seed)
     write_split(args.out, split)
     print(f"{args.out}: train {len(split.train)}, val {len(split.val)}, test {len(split.test)}")
     return 0

@@ -87,12 +87,21 @@ def resize_stimulus(stimulus: np.ndarray, size: SizeHW) -> np.ndarray:
     return np.asarray(image, dtype=np.uint8)
 
 
-def _resolve_split(dataset: Dataset, split: Any, seed: int) -> Split:
+def _is_size(value: Any) -> bool:
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return True
+    return isinstance(value, str) and (
+        value.strip().lower() == "rest" or value.strip().replace(".", "", 1).isdigit()
+    )
+
+
+def resolve_split(dataset: Dataset, split: Any, seed: int = 0) -> Split:
+    """Turn a `split` argument (see `prepare_dataset`) into a checked `Split` of `dataset`."""
     if split is None:
         return default_split(dataset, seed)
     if isinstance(split, Split):
         return load_split(split.as_dict(), dataset.ids)
-    if isinstance(split, tuple | list) and len(split) == 3 and not isinstance(split[0], str | list):
+    if isinstance(split, tuple | list) and len(split) == 3 and all(map(_is_size, split)):
         return default_split(dataset, seed, parse_sizes(split))
     if isinstance(split, str) and not Path(split).exists() and split.count(",") == 2:
         return default_split(dataset, seed, parse_sizes(split))
@@ -138,7 +147,7 @@ def prepare_dataset(
     if not dataset.has_ground_truth:
         raise DataError(f"{name}: these images have no ground truth; nothing to prepare "
                         "(open it with open_dataset to export predictions)")
-    the_split = _resolve_split(dataset, split, seed)
+    the_split = resolve_split(dataset, split, seed)
     grid = parse_size(center_bias_size or DEFAULT_CENTER_BIAS_SIZE)
     storage = "uint8" if dataset.density_quantum == 255 else "float32"
     key = {
