@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "salloss.metrics.cli",
     "salloss.losses.cli",
     "salloss.report.cli",
+    "salloss.pipeline.cli",
 )
 
 

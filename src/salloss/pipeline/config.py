@@ -136,6 +136,7 @@ def validate(raw: Any, path: str = "<params>") -> PipelineConfig:
         losses=losses, grid=grid, evaluation=evaluation, report=report, raw=top,
     )
     _check_runs_disjoint(cfg)
+    _check_all_used(cfg)
     return cfg
 
 
@@ -299,6 +300,17 @@ def _check_runs_disjoint(cfg: PipelineConfig) -> None:
                             f"grid.{group}: run ({d}, {a}, {loss}) is also in grid.{other}; "
                             "each run belongs to one group (reports may read any group)"
                         )
+
+
+def _check_all_used(cfg: PipelineConfig) -> None:
+    """Every dataset and arch is prepared/cached for the whole product, so an unused one
+    would cost preparation time for nothing: refuse it with a pointer to the fix."""
+    for section in ("datasets", "archs"):
+        used = {v for g in cfg.grid.values() for v in g[section]}
+        for key in getattr(cfg, section):
+            if key not in used:
+                raise ConfigError(f"{section}.{key} is not used by any grid group; add it to a "
+                                  f"group's {section} list or remove it")
 
 
 # --- small validators -----------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The run grid and every artefact path, as pure functions of the validated params.
 
 Paths (DESIGN.md): a run's artefacts live in
-``<results>/<preset>/<dataset>/<arch>/<loss_id>/seed<k>/``; prepared data in
+``<results>/<preset>/runs/<dataset>/<arch>/<loss_id>/seed<k>/``; prepared data in
 ``<data>/prepared/<preset>/<dataset>/``; the baseline's frozen-feature cache in
 ``<data>/features/<preset>/<dataset>/<arch>/``; the report in ``<results>/<preset>/report/``.
 Aggregation reads this list of runs — never a directory glob, so runs dropped from the grid
@@ -16,7 +16,7 @@ from pathlib import Path
 from salloss.pipeline.config import PipelineConfig
 
 # Files each stage declares as outputs (relative to its folder).
-TRAIN_OUTPUTS = ("model.pt", "train.json")
+TRAIN_OUTPUTS = ("model.pt", "summary.json")
 EVAL_OUTPUTS = ("scores.csv", "metrics.json", "preview.npz")
 PREPARED_MARKER = "manifest.json"
 FEATURES_MARKER = "manifest.json"
@@ -51,7 +51,12 @@ def plan_runs(cfg: PipelineConfig) -> list[Run]:
 
 def run_dir(cfg: PipelineConfig, dataset: str, arch: str, loss: str, seed: int) -> Path:
     """Folder of one run's artefacts."""
-    return Path(cfg.results_dir) / cfg.preset / dataset / arch / loss / f"seed{seed}"
+    return runs_root(cfg) / dataset / arch / loss / f"seed{seed}"
+
+
+def runs_root(cfg: PipelineConfig) -> Path:
+    """Parent folder of every run (the report stage depends on it as a whole)."""
+    return Path(cfg.results_dir) / cfg.preset / "runs"
 
 
 def checkpoint_dir(cfg: PipelineConfig, dataset: str, arch: str, loss: str, seed: int) -> Path:
@@ -86,29 +91,18 @@ def uses_feature_cache(cfg: PipelineConfig, arch: str) -> bool:
 
 
 def feature_jobs(cfg: PipelineConfig) -> list[tuple[str, str]]:
-    """(dataset, arch) pairs that need a feature cache, in grid order, without duplicates."""
-    out: list[tuple[str, str]] = []
-    for r in plan_runs(cfg):
-        pair = (r.dataset, r.arch)
-        if uses_feature_cache(cfg, r.arch) and pair not in out:
-            out.append(pair)
-    return out
+    """Every (dataset, arch) pair of the params. For an arch without a frozen backbone the job
+    only writes a marker; keeping the full product lets dvc.yaml express it as one matrix."""
+    return [(d, a) for d in cfg.datasets for a in cfg.archs]
 
 
 def input_sizes(cfg: PipelineConfig, dataset: str) -> list[tuple[int, int]]:
-    """Every model input size a dataset must be prepared at (one per arch that uses it)."""
+    """Every model input size a dataset is prepared at (one per arch of the params)."""
     sizes: list[tuple[int, int]] = []
-    for r in plan_runs(cfg):
-        size = cfg.archs[r.arch].input_size
-        if r.dataset == dataset and size not in sizes:
-            sizes.append(size)
+    for a in cfg.archs.values():
+        if a.input_size not in sizes:
+            sizes.append(a.input_size)
     return sizes
-
-
-def used_datasets(cfg: PipelineConfig) -> list[str]:
-    """Datasets some run uses, in params order."""
-    used = {r.dataset for r in plan_runs(cfg)}
-    return [d for d in cfg.datasets if d in used]
 
 
 def planned_outputs(cfg: PipelineConfig) -> dict[str, list[str]]:
@@ -118,9 +112,7 @@ def planned_outputs(cfg: PipelineConfig) -> dict[str, list[str]]:
     against it (same jobs, same outputs).
     """
     jobs: dict[str, list[str]] = {}
-    for d in used_datasets(cfg):
-        if cfg.datasets[d].fetch:
-            jobs[f"fetch/{d}"] = [str(raw_dir(cfg, d) / ".fetched.json")]
+    for d in cfg.datasets:
         jobs[f"prepare/{d}"] = [str(prepared_dir(cfg, d))]
     for d, a in feature_jobs(cfg):
         jobs[f"features/{d}/{a}"] = [str(features_dir(cfg, d, a))]

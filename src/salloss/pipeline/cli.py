@@ -1,0 +1,68 @@
+"""`salloss run STAGE` (one pipeline job, as Snakemake/DVC call it) and `salloss plan`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from salloss.pipeline import plan, stages
+from salloss.pipeline.config import load_params
+
+_RUN_HELP = """Run one job of the pipeline. Every setting comes from the params file; the options
+only say which job. This is what the Snakemake rules and DVC stages call, so running a job by
+hand gives exactly the pipeline's result. Stages: prepare (per dataset; downloads it first when
+needed), features (per dataset and arch), train and evaluate (per run), report."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `run` and `plan`."""
+    p = subparsers.add_parser("run", help="run one pipeline job (what Snakemake/DVC call)",
+                              description=_RUN_HELP)
+    stage = p.add_subparsers(dest="stage", metavar="STAGE", required=True)
+    specs = {
+        "prepare": ("fetch if needed, then prepare a dataset: resized stimuli, split, center "
+                    "bias", ("dataset",)),
+        "features": ("cache the frozen VGG features of a dataset", ("dataset", "arch")),
+        "train": ("train one run (resumes from its checkpoint)",
+                  ("dataset", "arch", "loss", "seed")),
+        "evaluate": ("predict and score one run's evaluation split",
+                     ("dataset", "arch", "loss", "seed")),
+        "report": ("write the tables and figures", ()),
+    }
+    for name, (help_text, keys) in specs.items():
+        s = stage.add_parser(name, help=help_text, description=help_text)
+        s.add_argument("--params", default="params.yaml", help="params file (default: %(default)s)")
+        for key in keys:
+            s.add_argument(f"--{key}", required=True, type=int if key == "seed" else str,
+                           help=f"the {key} of the job (a key of the params' {key}s)"
+                           if key != "seed" else "the training seed")
+        s.set_defaults(func=_run)
+    q = subparsers.add_parser(
+        "plan", help="validate a params file and list the jobs it plans",
+        description="Validate a params file (every key, loss spec, dataset option and metric) "
+                    "and print the planned jobs with their outputs.",
+    )
+    q.add_argument("--params", default="params.yaml", help="params file (default: %(default)s)")
+    q.add_argument("--json", action="store_true", help="print job → outputs as JSON")
+    q.set_defaults(func=_plan)
+
+
+def _run(args: argparse.Namespace) -> int:
+    cfg = load_params(args.params)
+    keys = {k: getattr(args, k) for k in ("dataset", "arch", "loss", "seed") if hasattr(args, k)}
+    getattr(stages, args.stage)(cfg, **keys)
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    cfg = load_params(args.params)
+    jobs = plan.planned_outputs(cfg)
+    if args.json:
+        print(json.dumps(jobs, indent=2))
+    else:
+        runs = plan.plan_runs(cfg)
+        print(f"{args.params}: preset {cfg.preset!r} is valid — {len(runs)} runs, "
+              f"{len(jobs)} jobs")
+        for job, outs in jobs.items():
+            print(f"  {job:60s} -> {', '.join(outs)}")
+    return 0

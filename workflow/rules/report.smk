@@ -1,0 +1,26 @@
+# Aggregation: the list of runs comes from the params (plan.plan_runs), never from a glob.
+
+
+def _report_inputs(w):
+    files = []
+    for r in RUNS:
+        rd = plan.run_dir(CFG, r.dataset, r.arch, r.loss, r.seed)
+        files += [str(rd / f) for f in plan.EVAL_OUTPUTS + plan.TRAIN_OUTPUTS]
+        files.append(str(rd / "dvclive"))
+    files += [str(plan.prepared_dir(CFG, d)) for d in CFG.datasets]
+    return files
+
+
+rule report:
+    input:
+        _report_inputs,
+    output:
+        directory(str(plan.report_dir(CFG))),
+    params:
+        settings=lambda w: repr((CFG.report, CFG.grid, CFG.losses, CFG.seeds)),
+    log:
+        f"{LOGS}/report.log",
+    benchmark:
+        f"{LOGS}/report.benchmark.tsv"
+    shell:
+        SALLOSS.format(stage="report") + " > {log} 2>&1"
