@@ -20,7 +20,8 @@ Stride-8 grid: torchvision's max-pools floor odd sizes, so a 300×400 (H×W) inp
 Decisions (SPEC.md is silent): taps are resized with ``align_corners=False``; the Gaussian
 convolves with zero padding (``blur_padding='zeros'``, like a 'same' conv layer; 'replicate'
 keeps constant maps constant at the border); the head's convs use Keras' default
-initialisation (Glorot-uniform weights, zero biases).
+initialisation (Glorot-uniform weights, zero biases), except that the final 1×1 conv's weights
+are made non-negative (|Glorot|) so a ReLU output never starts dead (see `BaselineHead`).
 """
 
 from __future__ import annotations
@@ -133,6 +134,19 @@ class BaselineHead(nn.Module):
             if isinstance(m, nn.Conv2d):
                 nn.init.xavier_uniform_(m.weight)
                 nn.init.zeros_(m.bias)
+        # The 1×1 output conv sees non-negative (post-ReLU) inputs, so with symmetric weights
+        # its logits share one sign over the whole map: for about half of the seeds a ReLU
+        # output would start dead (all zeros, no gradient). Non-negative weights keep it alive.
+        with torch.no_grad():
+            self.out.weight.abs_()
+
+    def blur(self, x: Tensor) -> Tensor:
+        """Convolve B×1×h×w maps with the fixed Gaussian ('same' size, ``blur_padding``)."""
+        pad = self.gaussian.shape[-1] // 2
+        if self.blur_padding == "replicate":
+            x = F.pad(x, (pad, pad, pad, pad), mode="replicate")
+            pad = 0
+        return F.conv2d(x, self.gaussian.to(x.dtype), padding=pad)
 
     def forward(self, features: Tensor, out_size: tuple[int, int]) -> Tensor:
         """B×1280×h×w features → B×1×out_size maps (activation applied before upsampling)."""
@@ -143,13 +157,7 @@ class BaselineHead(nn.Module):
             )
         x = torch.relu(self.conv(self.dropout(features)))
         x = torch.cat([torch.relu(branch(x)) for branch in self.aspp], dim=1)
-        x = self.out(x)
-        pad = self.gaussian.shape[-1] // 2
-        if self.blur_padding == "replicate":
-            x = F.pad(x, (pad, pad, pad, pad), mode="replicate")
-            pad = 0
-        x = F.conv2d(x, self.gaussian.to(x.dtype), padding=pad)
-        x = opt.ACTIVATIONS[self.activation](x)
+        x = opt.ACTIVATIONS[self.activation](self.blur(self.out(x)))
         size = opt.size_pair("out_size", tuple(out_size))
         return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
@@ -227,4 +235,3 @@ class Baseline(nn.Module):
     def output_shape(self, input_size: tuple[int, int] | None = None) -> tuple[int, int]:
         """The prediction's (H, W): the input size."""
         return opt.size_pair("input_size", input_size or self.input_size)
-

@@ -112,6 +112,20 @@ def keras_normal_(weight: Tensor, std: float = 0.05) -> Tensor:
 
 
 def keras_orthogonal_(weight: Tensor, gain: float = 1.1) -> Tensor:
-    """Keras-1 'orthogonal' initialisation: rows of the (out, in·k·k) matrix orthogonal, ×1.1."""
+    """Keras-1 'orthogonal' initialisation: the (out, in·k·k) matrix has orthonormal rows
+    (or columns, whichever are fewer), times 1.1.
+
+    Same distribution as ``nn.init.orthogonal_`` (the Q of a Gaussian matrix with R's diagonal
+    positive) but computed by Cholesky-QR in float64: two matrix products instead of a
+    Householder QR, which is 10–30× slower on a busy 2-core machine.
+    """
+    rows = weight.shape[0]
+    cols = weight.numel() // rows
+    tall = torch.randn(max(rows, cols), min(rows, cols), dtype=torch.float64)
+    chol = torch.linalg.cholesky(tall.T @ tall)  # tall = Q · cholᵀ
+    q = torch.linalg.solve_triangular(chol.T, tall, upper=True, left=False)
+    if rows < cols:
+        q = q.T
     with torch.no_grad():
-        return nn.init.orthogonal_(weight, gain=gain)
+        weight.copy_((gain * q).reshape(weight.shape))
+    return weight
