@@ -8,6 +8,16 @@ import torch
 from salloss.losses import REGISTRY, load_extractor
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """Tiny convolutions run 10× slower with 2 intra-op threads on a busy 2-core machine
+    (oversubscription); one thread keeps this part's suite fast. Restored after each module."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def extractor():
     """The perceptual VGG-16 with weights='none' (no download possible in tests); cached, so
