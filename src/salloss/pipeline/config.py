@@ -225,6 +225,7 @@ def _losses(raw: dict[str, Any]) -> dict[str, str]:
 def _grid(raw: dict[str, Any], datasets: dict, archs: dict, losses: dict) -> dict:
     out = {}
     choices = {"datasets": datasets, "archs": archs, "losses": losses}
+    singular = {"datasets": "dataset", "archs": "arch", "losses": "loss"}
     for group, spec in raw.items():
         where = f"grid.{_ident(group, 'grid group')}"
         g = _mapping(spec, where)
@@ -237,7 +238,7 @@ def _grid(raw: dict[str, Any], datasets: dict, archs: dict, losses: dict) -> dic
             for i, v in enumerate(values):
                 if v not in choices[axis]:
                     raise ConfigError(
-                        f"{where}.{axis}[{i}]: unknown {axis[:-1]} {v!r}; valid choices: "
+                        f"{where}.{axis}[{i}]: unknown {singular[axis]} {v!r}; valid choices: "
                         f"{', '.join(choices[axis])}"
                     )
             if len(set(values)) != len(values):

@@ -1,0 +1,115 @@
+"""The params schema: both presets validate, the paper grid is the code's, and every kind of
+mistake is refused before any job with the key's path and the valid choices."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from salloss.errors import ConfigError
+from salloss.losses.paper import TABLE2, TABLE3, TABLE4
+from salloss.losses.spec import canonical
+from salloss.pipeline.config import load_params, validate
+from salloss.pipeline.plan import plan_runs
+
+ROOT = Path(__file__).resolve().parents[2]
+PRESETS = [ROOT / "params.yaml", ROOT / "config" / "paper.yaml"]
+
+
+def _raw(path=ROOT / "params.yaml"):
+    return yaml.safe_load(path.read_text())
+
+
+@pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.name)
+def test_presets_validate_and_hold_the_paper_grid(path):
+    cfg = load_params(path)
+    specs = [canonical(cfg.losses[i]) for i in cfg.grid["table2"]["losses"]]
+    assert specs == [canonical(s) for _, s in TABLE2]
+    for group, table in (("table3", TABLE3), ("table4", TABLE4)):
+        assert [canonical(cfg.losses[i]) for i in cfg.grid[group]["losses"]] == [
+            canonical(s) for _, s in table
+        ]
+    assert cfg.grid["table3"]["datasets"] == ("cat2000", "fiwi")
+    assert cfg.archs[cfg.grid["table4"]["archs"][0]].model == "sam_vgg"
+    # 27 + 3×2 baseline runs and 3 SAM-VGG runs per seed
+    assert len(plan_runs(cfg)) == 36 * len(cfg.seeds)
+
+
+def test_presets_share_one_schema():
+    demo, paper = _raw(), _raw(ROOT / "config" / "paper.yaml")
+    assert set(demo) == set(paper)
+    assert demo["losses"] == paper["losses"] and demo["grid"] == paper["grid"]
+    assert paper["backbone_weights"] == "imagenet"
+    assert paper["archs"]["baseline"]["input_size"] == [300, 400]
+    assert {d["loader"] for d in paper["datasets"].values()} == {"mit1003", "cat2000", "fiwi"}
+
+
+def _mutated(edit):
+    raw = copy.deepcopy(_raw())
+    edit(raw)
+    return raw
+
+
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (lambda r: r.update(epochs=3), ["unknown key 'epochs'", "valid keys", "seeds"]),
+        (lambda r: r["grid"]["table2"]["losses"].append("msee"),
+         ["grid.table2.losses[27]", "unknown loss 'msee'", "mse"]),
+        (lambda r: r["grid"]["table3"]["datasets"].append("salicon1"),
+         ["grid.table3.datasets[2]", "unknown dataset 'salicon1'", "mit1003"]),
+        (lambda r: r["grid"]["table4"].update(archs=["resnet"]),
+         ["grid.table4.archs[0]", "unknown arch 'resnet'", "baseline"]),
+        (lambda r: r["datasets"]["fiwi"].update(loader="fiwy"),
+         ["datasets.fiwi.loader", "'fiwy'", "cat2000", "synthetic"]),
+        (lambda r: r["datasets"]["fiwi"]["options"].update(n_image=3),
+         ["datasets.fiwi.options", "n_image", "n_images"]),
+        (lambda r: r["losses"].update(mse="mse + +cc"), ["losses.mse"]),
+        (lambda r: r["losses"].update(cc="cc"), ["losses.cc"]),
+        (lambda r: r["losses"].update(kld="kldd"), ["losses.kld", "kldd"]),
+        (lambda r: r["archs"]["baseline"]["train"].update(lr=-1), ["archs.baseline.train", "lr"]),
+        (lambda r: r["archs"]["baseline"]["train"].update(optimiser="adam"),
+         ["archs.baseline.train", "optimiser", "optimizer"]),
+        (lambda r: r["archs"]["baseline"]["train"].update(loss="mse"),
+         ["archs.baseline.train", "set by the pipeline"]),
+        (lambda r: r["archs"]["sam_vgg"].update(model="sam"), ["archs.sam_vgg.model", "sam_vgg"]),
+        (lambda r: r["archs"]["baseline"].update(input_size=[300]), ["archs.baseline.input_size"]),
+        (lambda r: r["evaluation"]["metrics"].append("AUC"),
+         ["evaluation.metrics[7]", "'AUC'", "AUC-J"]),
+        (lambda r: r.update(seeds=[]), ["seeds"]),
+        (lambda r: r.update(seeds=[0, 0]), ["seeds", "duplicates"]),
+        (lambda r: r.update(device="tpu"), ["device", "cuda"]),
+        (lambda r: r["grid"]["table3"]["losses"].append("mse"), []),  # still valid: no overlap
+        (lambda r: r["grid"]["table3"].update(datasets=["mit1003"]),
+         ["also in grid.table2", "mit1003"]),
+        (lambda r: r["datasets"].update(extra={"loader": "synthetic"}),
+         ["datasets.extra", "not used by any grid group"]),
+        (lambda r: r["report"].update(figure3_losses=["nope"]),
+         ["report.figure3_losses[0]", "'nope'"]),
+        (lambda r: r.pop("preset"), ["missing required key 'preset'"]),
+        (lambda r: r.update(preset="demo/../x"), ["preset", "letters, digits"]),
+    ],
+)
+def test_bad_params_are_refused_with_the_key_and_choices(edit, expected):
+    raw = _mutated(edit)
+    if not expected:
+        validate(raw)
+        return
+    with pytest.raises(ConfigError) as err:
+        validate(raw)
+    for fragment in expected:
+        assert fragment in str(err.value)
+
+
+def test_load_params_names_the_file(tmp_path):
+    bad = tmp_path / "p.yaml"
+    bad.write_text("preset: [unclosed\n")
+    with pytest.raises(ConfigError, match="p.yaml"):
+        load_params(bad)
+    with pytest.raises(ConfigError, match="not found"):
+        load_params(tmp_path / "missing.yaml")
+    good = tmp_path / "q.yaml"
+    good.write_text(yaml.safe_dump(_mutated(lambda r: r.update(bogus=1))))
+    with pytest.raises(ConfigError, match=r"q\.yaml: .*bogus"):
+        load_params(good)

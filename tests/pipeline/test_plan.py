@@ -1,0 +1,88 @@
+"""Snakemake and DVC plan the same jobs with the same outputs — the ones `salloss.pipeline.plan`
+defines — for both presets, and both call the same `salloss run` command per job."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from salloss.pipeline import plan
+from salloss.pipeline.config import load_params
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def _kind(job_or_stage: str) -> str:
+    """'train/mit1003/...' or 'train_table2@mit…' → 'train'."""
+    return re.split(r"[/@]", job_or_stage)[0].split("_table")[0].split("_")[0]
+
+
+def _planned(cfg) -> set[tuple[str, str]]:
+    return {(_kind(job), out) for job, outs in plan.planned_outputs(cfg).items() for out in outs}
+
+
+def _snakemake(params: Path) -> set[tuple[str, str]]:
+    cmd = [str(BIN / "snakemake"), "--summary", "--cores", "1"]
+    if params.name != "params.yaml":
+        cmd += ["--configfile", str(params)]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = [line.split("\t") for line in out.stdout.splitlines()[1:] if "\t" in line]
+    return {(r[2], r[0]) for r in rows}
+
+
+def _dvc_stages(tmp_path: Path, params: Path):
+    """dvc.yaml resolved against `params` (copied as params.yaml into a scratch repo)."""
+    from dvc.repo import Repo
+
+    repo_dir = tmp_path / "repo"
+    repo_dir.mkdir()
+    shutil.copy(ROOT / "dvc.yaml", repo_dir / "dvc.yaml")
+    shutil.copy(params, repo_dir / "params.yaml")
+    subprocess.run(["git", "init", "-q"], cwd=repo_dir, check=True)
+    Repo.init(str(repo_dir))
+    with Repo(str(repo_dir)) as repo:
+        return [(s.name, s.cmd, [str(o.def_path) for o in s.outs]) for s in repo.index.stages]
+
+
+@pytest.mark.parametrize("preset", ["params.yaml", "config/paper.yaml"])
+def test_snakemake_and_dvc_plan_the_same_jobs(preset, tmp_path):
+    params = ROOT / preset
+    cfg = load_params(params)
+    expected = _planned(cfg)
+    assert len(expected) == sum(len(v) for v in plan.planned_outputs(cfg).values())
+
+    snake = {(k, o) for k, o in _snakemake(params) if k != "all"}
+    assert snake == expected
+
+    stages = _dvc_stages(tmp_path, params)
+    dvc = {(_kind(name), out) for name, _, outs in stages for out in outs}
+    assert dvc == expected
+    assert len(stages) == len(plan.planned_outputs(cfg))
+
+
+def test_dvc_commands_name_their_job(tmp_path):
+    """Each DVC stage runs `salloss run <kind>` for exactly the keys in its stage name."""
+    for name, cmd, outs in _dvc_stages(tmp_path, ROOT / "params.yaml"):
+        kind = _kind(name)
+        assert cmd.startswith(f"salloss run {kind} --params params.yaml"), cmd
+        if kind in ("train", "evaluate"):
+            keys = dict(re.findall(r"--(dataset|arch|loss|seed) (\S+)", cmd))
+            d, a, loss, s = keys["dataset"], keys["arch"], keys["loss"], keys["seed"]
+            assert name.endswith(f"@{d}-{a}-{loss}-{s}")
+            assert all(f"/runs/{d}/{a}/{loss}/seed{s}/" in o for o in outs)
+
+
+def test_artefact_paths_are_pure_functions_of_the_run():
+    cfg = load_params(ROOT / "params.yaml")
+    rd = plan.run_dir(cfg, "mit1003", "baseline", "lc2", 3)
+    assert rd == Path("results/demo/runs/mit1003/baseline/lc2/seed3")
+    assert plan.checkpoint_dir(cfg, "mit1003", "baseline", "lc2", 3).parent == rd
+    # the checkpoint is never a declared output (Snakemake/DVC delete those before a job)
+    all_outputs = [o for outs in plan.planned_outputs(cfg).values() for o in outs]
+    assert not any("checkpoint" in o for o in all_outputs)
+    assert len(all_outputs) == len(set(all_outputs))
