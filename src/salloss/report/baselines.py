@@ -1,0 +1,117 @@
+"""Baselines we score ourselves for Table 1: the centre-bias map and a uniform map, on the
+evaluated split of a dataset, with the same scoring code as every run.
+
+The centre-bias map is the mean training density (`PreparedDataset.center_bias`); the uniform
+map is a constant. The centre bias is resized to each image the MIT way by the metrics; the
+uniform map is made at each image's own size, because resizing a constant leaves ~1e-16
+round-off ripples that CC, SIM and NSS would then normalise into noise. A constant map has no
+variance, so CC, SIM and NSS are NaN for it under the MIT benchmark's conventions (its code
+divides by a zero std); the tables print those as "n/a" rather than inventing a value.
+sAUC negatives and the IG baseline are built as for every run (`salloss.training.score`).
+
+Scores are cached under ``<results_dir>/<preset>/baselines/<dataset>/`` (outside the report
+folder, which workflow tools delete before re-running the report) and reused while the
+prepared data, split, metrics and map are unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from salloss.data import PreparedDataset
+from salloss.io import write_json
+from salloss.metrics.scoring import score_records, write_scores_csv
+from salloss.pipeline.config import PipelineConfig
+from salloss.pipeline.plan import prepared_dir
+from salloss.report.collect import read_scores
+
+log = logging.getLogger(__name__)
+
+CACHE_VERSION = 1
+SEED = 0  # seed of the stochastic metrics (AUC-J jitter, AUC-B sampling) for baselines
+KINDS = {"center_bias": "Center-bias map", "uniform": "Uniform map"}
+
+
+@dataclass
+class Baseline:
+    """Per-image scores of a baseline map on one dataset's evaluated split."""
+
+    kind: str
+    label: str
+    dataset: str
+    ids: list[str]
+    scores: dict[str, np.ndarray]
+    csv_path: Path
+
+    def mean(self, metric: str) -> float:
+        x = self.scores[metric]
+        ok = x[np.isfinite(x)]
+        return float(ok.mean()) if ok.size else math.nan
+
+
+def baseline_cache_dir(cfg: PipelineConfig) -> Path:
+    """Where baseline scores are cached: ``<results_dir>/<preset>/baselines``."""
+    return Path(cfg.results_dir) / cfg.preset / "baselines"
+
+
+def baseline_map(prepared: PreparedDataset, kind: str) -> np.ndarray:
+    """The map scored for `kind` ('center_bias' or 'uniform'), on the centre-bias grid."""
+    bias = prepared.center_bias().astype(np.float64)
+    if kind == "center_bias":
+        return bias
+    if kind == "uniform":
+        return np.ones_like(bias)
+    raise ValueError(f"unknown baseline {kind!r}; valid: {', '.join(KINDS)}")
+
+
+def _cache_key(prepared: PreparedDataset, split: str, metrics: tuple[str, ...],
+               sal: np.ndarray) -> str:
+    content = {
+        "version": CACHE_VERSION, "prepared": prepared.manifest.get("key"),
+        "ids": prepared.split.get(split, []), "split": split, "metrics": list(metrics),
+        "seed": SEED, "map": hashlib.sha256(np.ascontiguousarray(sal).tobytes()).hexdigest(),
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def score_baseline(cfg: PipelineConfig, dataset: str, kind: str, *,
+                   progress: bool = True) -> Baseline:
+    """Score baseline `kind` on `dataset`'s evaluated split (cached; see module docstring)."""
+    from salloss.training.score import split_records
+
+    split = cfg.evaluation["split"]
+    metrics = tuple(cfg.evaluation["metrics"])
+    prepared = PreparedDataset(prepared_dir(cfg, dataset))
+    sal = baseline_map(prepared, kind)
+    key = _cache_key(prepared, split, metrics, sal)
+    folder = baseline_cache_dir(cfg) / dataset
+    csv_path, meta_path = folder / f"{kind}.csv", folder / f"{kind}.json"
+    if csv_path.is_file() and meta_path.is_file():
+        try:
+            cached = json.loads(meta_path.read_text(encoding="utf-8")).get("key")
+        except json.JSONDecodeError:
+            cached = None
+        if cached == key:
+            ids, scores = read_scores(csv_path, metrics)
+            log.info("baseline %s on %s: cached in %s", kind, dataset, csv_path)
+            return Baseline(kind, KINDS[kind], dataset, ids, scores, csv_path)
+    log.info("scoring baseline %s on %s (%s split)", kind, dataset, split)
+    records = split_records(None, prepared, split, metrics, SEED, sal_override=sal)
+    if kind == "uniform":  # exactly constant at each image's size: no resize round-off
+        records = (dataclasses.replace(r, sal=np.ones(r.fixations.shape)) for r in records)
+    rows = score_records(records, metrics, seed=SEED, progress=progress,
+                         total=len(prepared.split[split]))
+    write_scores_csv(rows, csv_path, metrics)
+    write_json(meta_path, {"key": key, "kind": kind, "dataset": dataset, "split": split,
+                           "metrics": list(metrics), "seed": SEED})
+    ids = [r["id"] for r in rows]
+    scores = {m: np.asarray([float(r[m]) for r in rows], dtype=np.float64) for m in metrics}
+    return Baseline(kind, KINDS[kind], dataset, ids, scores, csv_path)
