@@ -6,8 +6,8 @@ normalises it to [0, 1]. Random draws (the AUC-Judd jitter, the AUC-Borji / sAUC
 scores differ from MATLAB's by the sampling noise (≈1e-3 for AUC-Borji), not by the algorithm.
 
 Speed: AUC-Judd needs, for each fixated value, the number of pixels at or above it. Instead of
-sorting all pixels, pixels are bucketed into 2^16 equal-width bins; only pixels that share a bin
-with some threshold are compared exactly (see `count_at_least`).
+sorting all pixels, pixels are bucketed into 2^16 equal-width buckets; only pixels that share a
+bucket with some threshold are compared exactly (see `count_at_least`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from salloss.metrics.resize import resize_to
 __all__ = ["auc_judd", "auc_borji", "auc_shuffled", "matlab_colon", "count_at_least"]
 
 NAN = float("nan")
-_BINS = 1 << 16
+_BUCKET_BITS = 16
+_ONE_BITS = np.int64(np.array(1.0).view(np.int64) >> (52 - _BUCKET_BITS))
 _EPS = float(np.finfo(np.float64).eps)
 
 
@@ -56,20 +57,33 @@ def matlab_colon(start: float, step: float, stop: float) -> np.ndarray:
     return out
 
 
+def _buckets(x: np.ndarray) -> np.ndarray:
+    """Bucket index in [0, 2^16] of each value in [0, 1], non-decreasing in the value.
+
+    It is the top 16 mantissa bits of ``1 + x`` (doubles in [1, 2] order like their bit
+    patterns): two integer passes, several times cheaper than ``floor(x · 2^16)`` → int64.
+    """
+    b = (x + 1.0).view(np.int64)
+    b >>= 52 - _BUCKET_BITS
+    b -= _ONE_BITS
+    return b
+
+
 def count_at_least(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """For each threshold, how many of ``values`` are ≥ it (exact, ties included).
 
     ``values`` must lie in [0, 1] (a min-max normalised map, flattened); ``thresholds`` is
-    sorted ascending. Cost ≈ a few passes over ``values`` instead of a full sort: bucket index
-    ``floor(v·2^16)`` is monotone in v, so only values in a bucket that also holds a threshold
-    need an exact comparison.
+    sorted ascending. Cost ≈ a few passes over ``values`` instead of a full sort: the bucket
+    index is monotone in the value, so only values in a bucket that also holds a threshold need
+    an exact comparison.
     """
     t = np.asarray(thresholds, dtype=np.float64)
     n_t = t.size
-    bins = (values * _BINS).astype(np.int32)  # int32: the int64 cast is ~10× slower
-    t_bins = (t * _BINS).astype(np.int32)
-    per_bin = np.bincount(bins, minlength=_BINS + 1)
-    has_t = np.zeros(_BINS + 1, dtype=bool)
+    n_buckets = (1 << _BUCKET_BITS) + 1
+    bins = _buckets(np.asarray(values, dtype=np.float64))
+    t_bins = _buckets(t)
+    per_bin = np.bincount(bins, minlength=n_buckets)
+    has_t = np.zeros(n_buckets, dtype=bool)
     has_t[t_bins] = True
     # rank(v) = #{t_j ≤ v}. In a bucket without thresholds it is the number of thresholds in
     # lower buckets; elsewhere it is computed exactly.
@@ -77,7 +91,7 @@ def count_at_least(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     bucket_rank = np.searchsorted(t_bins, np.flatnonzero(free), side="left")
     rank_hist = np.bincount(bucket_rank, weights=per_bin[free], minlength=n_t + 1)
     rank_hist = np.rint(rank_hist).astype(np.int64)
-    exact = values[has_t[bins]]
+    exact = np.compress(np.take(has_t, bins), values)
     rank_hist += np.bincount(np.searchsorted(t, exact, side="right"), minlength=n_t + 1)
     at_least_rank = np.cumsum(rank_hist[::-1])[::-1]  # [k] = #{v: rank(v) ≥ k}
     # v ≥ t_i  ⇔  rank(v) ≥ (first index of t_i's value) + 1

@@ -3,6 +3,8 @@ not deep inside NumPy (or, worse, as a silently wrong score)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from salloss.errors import DataError
@@ -22,34 +24,38 @@ def _check_2d(arr: np.ndarray, name: str) -> None:
         raise DataError(f"{name} must be real-valued, got dtype {arr.dtype}")
 
 
-def _check_finite(arr: np.ndarray, name: str) -> None:
-    if not np.issubdtype(arr.dtype, np.floating):
-        return
-    # One cheap reduction first; the full scan only runs when something is off (or on overflow).
-    if np.isfinite(arr.sum()):
-        return
+def _raise_not_finite(arr: np.ndarray, name: str) -> None:
     bad = ~np.isfinite(arr)
-    if bad.any():
-        first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise DataError(
-            f"{name} contains {int(bad.sum())} NaN/inf value(s) (first at row, col {first}); "
-            "metrics need finite maps"
-        )
+    first = tuple(int(i) for i in np.argwhere(bad)[0])
+    raise DataError(
+        f"{name} contains {int(bad.sum())} NaN/inf value(s) (first at row, col {first}); "
+        "metrics need finite maps"
+    )
+
+
+def as_map_range(arr: object, name: str) -> tuple[np.ndarray, float, float]:
+    """``arr`` as a finite 2-D float64 array (no copy when it already is one), with its min and
+    max. NaN and ±inf show up in the min/max, so the check costs two cheap reductions."""
+    a = np.asarray(arr)
+    _check_2d(a, name)
+    a = a.astype(np.float64, copy=False)
+    lo, hi = float(a.min()), float(a.max())
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        _raise_not_finite(a, name)
+    return a, lo, hi
 
 
 def as_map(arr: object, name: str) -> np.ndarray:
     """``arr`` as a finite 2-D float64 array (no copy when it already is one)."""
-    a = np.asarray(arr)
-    _check_2d(a, name)
-    a = a.astype(np.float64, copy=False)
-    _check_finite(a, name)
-    return a
+    return as_map_range(arr, name)[0]
 
 
 def as_fixations(arr: object, name: str = "fixations") -> np.ndarray:
     """A binary fixation map as a 2-D bool array: every non-zero pixel is a fixated pixel."""
     a = np.asarray(arr)
     _check_2d(a, name)
+    if a.dtype == np.bool_:
+        return a  # already binary: no copy (metrics never write into it)
     if np.issubdtype(a.dtype, np.floating) and np.isnan(a).any():
         raise DataError(f"{name} contains NaN; a fixation map must be 0 (no fixation) or non-zero")
     return a != 0

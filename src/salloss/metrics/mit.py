@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from salloss.metrics.checks import EPS, as_fixations, as_map
+from salloss.metrics.checks import EPS, as_fixations, as_map, as_map_range
 from salloss.metrics.resize import resize_to
 
 __all__ = ["cc", "similarity", "kl_div", "nss", "info_gain"]
@@ -27,41 +27,37 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.einsum("i,i->", a, b))
 
 
-def _is_constant(x: np.ndarray) -> bool:
-    return bool(x.min() == x.max())
-
-
-def _zscore(x: np.ndarray) -> np.ndarray:
-    """(x − mean) / std with the sample std (N−1), as MATLAB's ``std``; a new flat array."""
-    d = x.ravel() - x.mean()
-    d /= math.sqrt(_dot(d, d) / max(d.size - 1, 1))
-    return d
+def sal_at(sal: object, shape: tuple[int, int]) -> tuple[np.ndarray, float, float]:
+    """The checked prediction resized (if needed) to ``shape``, with its min and max."""
+    s, lo, hi = as_map_range(sal, "sal")
+    if s.shape != tuple(shape):
+        s = resize_to(s, shape)
+        lo, hi = float(s.min()), float(s.max())
+    return s, lo, hi
 
 
 def cc(sal: np.ndarray, density: np.ndarray) -> float:
     """Pearson's linear correlation coefficient between prediction and ground-truth density.
 
     MIT ``CC.m``: resize ``sal`` to ``density``'s size, z-score both (sample std), then
-    ``corr2``. In [−1, 1], higher is better; NaN when either map is constant.
+    ``corr2``. corr2 is invariant to the z-scoring, so it is applied to the maps directly (the
+    same value up to the last bits). In [−1, 1], higher is better; NaN when either map is
+    constant.
     """
-    gt = as_map(density, "density")
-    s = resize_to(as_map(sal, "sal"), gt.shape)
-    if _is_constant(s) or _is_constant(gt):
+    gt, glo, ghi = as_map_range(density, "density")
+    s, slo, shi = sal_at(sal, gt.shape)
+    if slo == shi or glo == ghi:
         return NAN
-    a = _zscore(s)
-    b = _zscore(gt)
-    # corr2: centre again, then normalised inner product.
-    a -= a.mean()
-    b -= b.mean()
+    a = s.ravel() - s.mean()
+    b = gt.ravel() - gt.mean()
     return float(_dot(a, b) / math.sqrt(_dot(a, a) * _dot(b, b)))
 
 
-def _sim_distribution(x: np.ndarray) -> np.ndarray | None:
+def _sim_distribution(x: np.ndarray, lo: float, hi: float) -> np.ndarray | None:
     """SIM's normalisation: a non-zero map is min-max scaled to [0, 1] then divided by its sum;
     an all-zero map stays zero. None where MATLAB gets all-NaN (constant non-zero map)."""
-    if not x.any():
+    if lo == 0.0 and hi == 0.0:
         return x
-    lo, hi = x.min(), x.max()
     if lo == hi:
         return None
     y = x - lo
@@ -77,13 +73,16 @@ def similarity(sal: np.ndarray, density: np.ndarray) -> float:
     non-zero pixel, is min-max normalised then divided by its sum; score = Σ min(p, q).
     In [0, 1], higher is better; an all-zero map scores 0; a constant non-zero map gives NaN.
     """
-    gt = as_map(density, "density")
-    s = resize_to(as_map(sal, "sal"), gt.shape)
-    p = _sim_distribution(s)
-    q = _sim_distribution(gt)
+    gt, glo, ghi = as_map_range(density, "density")
+    s, slo, shi = sal_at(sal, gt.shape)
+    p = _sim_distribution(s, slo, shi)
+    q = _sim_distribution(gt, glo, ghi)
     if p is None or q is None:
         return NAN
-    return float(np.minimum(p, q).sum())
+    if p is s:  # all-zero prediction: never write into the caller's array
+        return float(np.minimum(p, q).sum())
+    np.minimum(p, q, out=p)
+    return float(p.sum())
 
 
 def kl_div(sal: np.ndarray, density: np.ndarray) -> float:
@@ -94,12 +93,12 @@ def kl_div(sal: np.ndarray, density: np.ndarray) -> float:
     code takes the log of a negative number (``sal`` with negative values at pixels the
     density covers) it returns a complex number; we return NaN and log a warning.
     """
-    gt = as_map(density, "density")
-    s = resize_to(as_map(sal, "sal"), gt.shape)
+    gt, glo, ghi = as_map_range(density, "density")
+    s, slo, shi = sal_at(sal, gt.shape)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        p = s / s.sum() if s.any() else s
-        q = gt / gt.sum() if gt.any() else gt
-        t = p + EPS
+        t = s / s.sum() if (slo, shi) != (0.0, 0.0) else np.zeros_like(s)
+        q = gt / gt.sum() if (glo, ghi) != (0.0, 0.0) else gt
+        t += EPS
         np.divide(q, t, out=t)
         t += EPS
         np.log(t, out=t)
@@ -120,8 +119,8 @@ def nss(sal: np.ndarray, fixations: np.ndarray) -> float:
     constant map. (pysaliency divides by the population std: its values are ours × √((N−1)/N).)
     """
     fix = as_fixations(fixations)
-    s = resize_to(as_map(sal, "sal"), fix.shape)
-    if not fix.any() or _is_constant(s):
+    s, lo, hi = sal_at(sal, fix.shape)
+    if lo == hi or not fix.any():
         return NAN
     flat = s.ravel()
     mean = flat.mean()
@@ -130,8 +129,7 @@ def nss(sal: np.ndarray, fixations: np.ndarray) -> float:
     return float(((flat[fix.ravel()] - mean) / std).mean())
 
 
-def _minmax_distribution(x: np.ndarray) -> np.ndarray | None:
-    lo, hi = x.min(), x.max()
+def _minmax_distribution(x: np.ndarray, lo: float, hi: float) -> np.ndarray | None:
     if lo == hi:
         return None  # MATLAB: 0/0 → all NaN
     y = x - lo
@@ -148,12 +146,12 @@ def info_gain(sal: np.ndarray, fixations: np.ndarray, baseline: np.ndarray) -> f
     Higher is better; NaN with no fixations or a constant map.
     """
     fix = as_fixations(fixations)
-    s = resize_to(as_map(sal, "sal"), fix.shape)
+    s, lo, hi = sal_at(sal, fix.shape)
     b = resize_to(as_map(baseline, "baseline"), fix.shape)
     if not fix.any():
         return NAN
-    p = _minmax_distribution(s)
-    pb = _minmax_distribution(b)
+    p = _minmax_distribution(s, lo, hi)
+    pb = _minmax_distribution(b, float(b.min()), float(b.max()))
     if p is None or pb is None:
         return NAN
     mask = fix.ravel()
