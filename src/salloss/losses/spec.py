@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import NoReturn
 
 from salloss.errors import ConfigError
 from salloss.losses.registry import REGISTRY
@@ -92,7 +93,7 @@ class _Tokens:
         self.i += 1
         return tok
 
-    def fail(self, pos: int, message: str) -> None:
+    def fail(self, pos: int, message: str) -> NoReturn:
         raise ConfigError(
             f"bad loss spec {self.spec!r} at position {pos}: {message}\n"
             f"  {self.spec}\n  {' ' * pos}^"
@@ -109,7 +110,7 @@ def _number(tokens: _Tokens, what: str) -> float:
     return value
 
 
-def _unknown_term(tokens: _Tokens, name: str, pos: int) -> None:
+def _unknown_term(tokens: _Tokens, name: str, pos: int) -> NoReturn:
     close = difflib.get_close_matches(name, REGISTRY, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     tokens.fail(pos, f"unknown term {name!r}{hint}; valid terms: {', '.join(REGISTRY)}")
