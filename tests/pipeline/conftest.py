@@ -1,12 +1,6 @@
-"""Helpers for the pipeline tests: the repository root and its presets."""
+"""Make this folder's helper modules (workflow_utils) importable by the pipeline tests."""
 
+import sys
 from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def root() -> Path:
-    return ROOT
+sys.path.insert(0, str(Path(__file__).parent))
