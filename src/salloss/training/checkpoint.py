@@ -8,6 +8,7 @@ at ~13 MB instead of ~70 MB — it is rewritten every epoch.
 
 from __future__ import annotations
 
+import io
 import random
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +19,7 @@ import torch
 from torch import nn
 
 from salloss.errors import DataError, SallossError
-from salloss.io import atomic_path
+from salloss.io import atomic_open
 
 FORMAT_VERSION = 1
 
@@ -74,16 +75,22 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
             assert_finite(state[key], key)
     if state.get("optimizer") is not None:
         assert_finite(state["optimizer"].get("state", {}), "optimizer")
-    state = {"format_version": FORMAT_VERSION, **state}
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    _write_torch(path, {"format_version": FORMAT_VERSION, **state})
 
 
 def save_state_dict(path: str | Path, state: Mapping[str, torch.Tensor]) -> None:
     """Write a bare state dict (``model.pt``) atomically, after the same finiteness check."""
     assert_finite(state, Path(path).name)
-    with atomic_path(path) as tmp:
-        torch.save(dict(state), tmp)
+    _write_torch(path, dict(state))
+
+
+def _write_torch(path: str | Path, obj: Any) -> None:
+    # Serialised in memory first: torch.save names the zip's inner folder after the file, and
+    # the temp file's random name would make identical states differ byte-wise (DVC hashes).
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    with atomic_open(path, "wb") as fh:
+        fh.write(buffer.getbuffer())
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -158,6 +158,8 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
                    help="DVCLive folder (default RUN_DIR/dvclive)")
     p.add_argument("--targets-cache", type=Path, metavar="DIR",
                    help="folder to store/reuse the resized training targets")
+    p.add_argument("--no-live", action="store_true",
+                   help="do not write DVCLive metrics (they stay in summary.json)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_train)
 
@@ -205,7 +207,8 @@ def _train(args: argparse.Namespace) -> int:
         summary = train(
             config, args.prepared, args.run_dir, args.features_cache,
             checkpoint=args.checkpoint, live_dir=args.live_dir,
-            targets_cache=args.targets_cache, progress=not args.no_progress,
+            targets_cache=args.targets_cache, live=not args.no_live,
+            progress=not args.no_progress,
         )
     except TrainingInterrupted as exc:
         log.warning("%s", exc)

@@ -61,11 +61,21 @@ def cache_key(
         "version": CACHE_VERSION,
         "arch": arch,
         "dataset": str(dataset.name),
+        "source": source_identity(dataset),
         "ids": list(dataset.ids),
         "input_size": [int(s) for s in input_size],
         "weights": weights_identity(weights),
         "seed": int(seed) if weights == "none" else None,
     }
+
+
+def source_identity(dataset: Any) -> dict[str, Any] | None:
+    """What identifies a prepared dataset's images: its source files' digest, options and
+    resize filter (not its split: features do not depend on it)."""
+    key = getattr(dataset, "manifest", {}).get("key")
+    if not key:
+        return None
+    return {k: key.get(k) for k in ("sources_sha256", "options", "stimulus_filter")}
 
 
 def weights_identity(weights: str) -> str:
@@ -133,7 +143,7 @@ def compute_features(
         for start in tqdm(range(0, n, batch_size), desc=f"VGG features {dataset.name}",
                           disable=not progress, unit="batch"):
             stop.check("nothing (the partial feature file was discarded)")
-            batch = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size]))
+            batch = torch.from_numpy(np.array(images[start:start + batch_size]))
             with torch.no_grad():
                 feats = model.encode(modelio.to_input(batch.to(dev)))
             if tuple(feats.shape[1:]) != shape:

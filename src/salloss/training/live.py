@@ -9,9 +9,11 @@ extra), metrics are only logged and kept in ``summary.json``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +34,43 @@ def epoch_metrics(record: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-class EpochLog:
-    """Context manager writing one DVCLive step per epoch into ``directory``."""
+@contextlib.contextmanager
+def _no_dvc_init() -> Iterator[None]:
+    """Stop DVCLive from running ``dvc init`` in the enclosing Git repository.
 
-    def __init__(self, directory: str | Path, history: list[dict[str, Any]]) -> None:
-        self.directory = Path(directory)
+    DVCLive 3.x, when the working directory is in a Git repository without a DVC project,
+    silently initialises one (``Repo.init(Git().root_dir)``) — a side effect a trainer must
+    not have. During construction, its repo lookup is replaced by a find-only version.
+    """
+    import dvclive.live as dvclive_live
+
+    original = dvclive_live.get_dvc_repo
+
+    def find_only() -> Any:
+        from dvc.exceptions import NotDvcRepoError
+        from dvc.repo import Repo
+        from dvc.scm import SCMError
+
+        try:
+            return Repo()
+        except (NotDvcRepoError, SCMError):
+            return None
+
+    dvclive_live.get_dvc_repo = find_only
+    try:
+        yield
+    finally:
+        dvclive_live.get_dvc_repo = original
+
+
+class EpochLog:
+    """Context manager writing one DVCLive step per epoch into ``directory`` (None: off)."""
+
+    def __init__(self, directory: str | Path | None, history: list[dict[str, Any]]) -> None:
         self._live: Any = None
+        if directory is None:
+            return
+        self.directory = Path(directory)
         try:
             from dvclive import Live
         except ImportError:
@@ -46,7 +79,8 @@ class EpochLog:
             return
         if self.directory.exists():
             shutil.rmtree(self.directory)
-        self._live = Live(dir=str(self.directory), save_dvc_exp=False, dvcyaml=None)
+        with _no_dvc_init():
+            self._live = Live(dir=str(self.directory), save_dvc_exp=False, dvcyaml=None)
         for record in history:
             self.log_epoch(record)
 

@@ -77,6 +77,7 @@ def train(
     checkpoint: str | Path | None = None,
     live_dir: str | Path | None = None,
     targets_cache: str | Path | None = None,
+    live: bool = True,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Train (or resume, or no-op on a finished run) and return the run summary.
@@ -85,7 +86,8 @@ def train(
     summary.json and dvclive/ go. features_cache: a `salloss features` folder for this dataset,
     input size and weights (baseline only; training then skips VGG). checkpoint: the resumable
     state (default ``run_dir/last.pt``; keep it out of a pipeline's declared outputs so a retry
-    finds it). targets_cache: a folder to store/reuse the resized targets.
+    finds it). targets_cache: a folder to store/reuse the resized targets. live: write DVCLive
+    metrics (False: only the log and summary.json).
 
     Raises `ConfigError` before any work for a bad config (or a config different from the one
     that started the run), `TrainingDiverged` on NaN/inf, `TrainingInterrupted` after saving
@@ -102,6 +104,7 @@ def train(
 
     terms = losses.parse(config.loss)  # ConfigError for a bad spec, before anything else
     state = load_checkpoint(ckpt_path) if ckpt_path.exists() else None
+    _remove_stale_temp_files(ckpt_path, run_dir / BEST_MODEL, run_dir / SUMMARY)
     if state is not None:
         _check_same_run(state, config, features_cache is not None, ckpt_path)
         if state["finished"]:
@@ -179,8 +182,8 @@ def train(
     run = _Run(config, model, loss_fn, optimizer, scaler, device, out_size, cached,
                channels_last, ckpt_path, run_dir, state, started, progress)
     with GracefulInterrupt() as stop, _determinism(config, device), \
-            EpochLog(live_dir, state["history"]) as live:
-        run.fit(train_src, val_src, stop, live)
+            EpochLog(live_dir if live else None, state["history"]) as epoch_log:
+        run.fit(train_src, val_src, stop, epoch_log)
     return _write_final_outputs(state, run_dir, overwrite=True)
 
 
@@ -222,17 +225,19 @@ class _Run:
         total, parts = self.loss_fn.breakdown(
             pred, batch["density"].unsqueeze(1), batch["fixations"].unsqueeze(1).float()
         )
-        if not math.isfinite(float(total)):
-            bad = [f"{label} = {float(v)}" for label, v in parts.items()
-                   if not math.isfinite(float(v))]
+        if not math.isfinite(float(total.detach())):
+            values = {label: float(v.detach()) for label, v in parts.items()}
+            bad = [f"{label} = {v} (coefficient {self.loss_fn.terms[label]:g})"
+                   for label, v in values.items() if not math.isfinite(v)]
             culprit = (f"offending term(s): {', '.join(bad)}" if bad else
-                       f"every term is finite but the weighted sum is {float(total)}")
+                       f"every term is finite but the weighted sum is {float(total.detach())}")
             if not bool(torch.isfinite(pred).all()):
                 culprit += " (the model output itself contains NaN/inf)"
             raise TrainingDiverged(
                 f"loss {self.loss_fn.spec!r} became non-finite at {where}: {culprit}. "
                 f"{self._kept()}"
             )
+        parts = {label: value.detach() for label, value in parts.items()}
         return total, parts
 
     def _kept(self) -> str:
@@ -268,14 +273,14 @@ class _Run:
                 if not bool(torch.stack([torch.isfinite(p).all() for p in self.params]).all()):
                     raise TrainingDiverged(
                         f"weights became NaN/inf after the update at {where} (loss "
-                        f"{float(total):.6g}; try a lower lr). {self._kept()}")
+                        f"{float(total.detach()):.6g}; try a lower lr). {self._kept()}")
                 size = int(batch["density"].shape[0])
-                partial["loss_sum"] += float(total) * size
+                partial["loss_sum"] += float(total.detach()) * size
                 partial["count"] += size
                 for label, value in parts.items():
                     partial["term_sums"][label] = (
                         partial["term_sums"].get(label, 0.0) + float(value) * size)
-                bar.set_postfix(loss=f"{float(total):.4g}")
+                bar.set_postfix(loss=f"{partial['loss_sum'] / partial['count']:.4g}")
                 if stop.requested is not None and b < total_batches:
                     st["batch"], st["partial"] = b, partial
                     self.save()
@@ -377,6 +382,16 @@ def _fresh_state(config: TrainConfig, loss_fn: Any, dataset: Any, train_rows: np
         "history": [], "finished": False, "stop_reason": None,
         "wall_time_s": 0.0, "resumes": 0, "devices": [],
     }
+
+
+def _remove_stale_temp_files(*paths: Path) -> None:
+    """Delete temp files a killed process left beside our outputs (`salloss.io` names them
+    '.<name>.<random>.tmp'); the outputs themselves are always complete."""
+    for path in paths:
+        if path.parent.is_dir():
+            for stale in path.parent.glob(f".{path.name}.*.tmp"):
+                log.info("removing %s left by an interrupted write", stale)
+                stale.unlink(missing_ok=True)
 
 
 def _check_same_run(state: dict[str, Any], config: TrainConfig, cached: bool,

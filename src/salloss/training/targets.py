@@ -120,9 +120,12 @@ def load_or_build_targets(
     if cache_dir is None:
         return build_targets(dataset, size, progress)
     cache_dir = Path(cache_dir)
+    from salloss.training.features import source_identity
+
     manifest = {
         "version": TARGETS_VERSION,
         "dataset": str(getattr(dataset, "name", "?")),
+        "source": source_identity(dataset),
         "size": list(size),
         "ids": list(dataset.ids),
     }

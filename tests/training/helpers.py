@@ -1,0 +1,35 @@
+"""Test helpers: the small run configuration most tests share, and run comparisons."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from salloss.training.checkpoint import load_checkpoint
+
+# 30 training images / batch 8 → 4 batches per epoch (8, 8, 8, 6); validation 12 → 2 batches.
+BASE: dict[str, Any] = dict(loss="mse", weights="none", input_size=(48, 64), batch_size=8,
+                            max_epochs=3, patience=3, lr=0.1, seed=0)
+BATCHES_PER_EPOCH = 4
+
+
+def assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    """Bit-identical state dicts (same keys, torch.equal tensors)."""
+    assert sorted(a) == sorted(b)
+    for key in a:
+        assert torch.equal(a[key], b[key]), f"{key} differs"
+
+
+def assert_same_run(run_a: Path, run_b: Path) -> None:
+    """Two finished runs ended with bit-identical weights, best model and loss history."""
+    a, b = load_checkpoint(run_a / "last.pt"), load_checkpoint(run_b / "last.pt")
+    assert a["finished"] and b["finished"]
+    assert_same_weights(a["model"], b["model"])
+    assert_same_weights(a["best_model"], b["best_model"])
+    assert_same_weights(a["optimizer"]["state"][0], b["optimizer"]["state"][0])
+    assert a["history"] == b["history"]  # exact floats
+    assert (a["best_epoch"], a["epoch"]) == (b["best_epoch"], b["epoch"])
+    assert_same_weights(torch.load(run_a / "model.pt", weights_only=True),
+                        torch.load(run_b / "model.pt", weights_only=True))
