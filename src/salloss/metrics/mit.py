@@ -19,6 +19,7 @@ __all__ = ["cc", "similarity", "kl_div", "nss", "info_gain"]
 
 log = logging.getLogger(__name__)
 NAN = float("nan")
+_KL_WARNED = False  # warn once per process; later occurrences go to debug
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> float:
@@ -105,8 +106,12 @@ def kl_div(sal: np.ndarray, density: np.ndarray) -> float:
         t *= q
         score = float(t.sum())
     if not math.isfinite(score):
-        log.warning("KL is undefined (log of a non-positive ratio): sal has negative values "
-                    "where the density is positive, or a zero sum; returning NaN")
+        global _KL_WARNED
+        (log.debug if _KL_WARNED else log.warning)(
+            "KL is undefined (log of a non-positive ratio): sal has negative values where the "
+            "density is positive (clip bicubic ringing at 0?), or sums to 0; returning NaN"
+        )
+        _KL_WARNED = True
         return NAN
     return score
 
