@@ -14,19 +14,26 @@ import sys
 from salloss import __version__
 from salloss.errors import SallossError
 
-# Modules that contribute subcommands, in --help order.
-COMMAND_MODULES = (
-    "salloss.data.cli",
-    "salloss.training.cli",
-    "salloss.metrics.cli",
-    "salloss.losses.cli",
-    "salloss.report.cli",
-    "salloss.pipeline.cli",
-)
+# Subcommand → the module that registers it, in --help order. Only the chosen command's module
+# is imported (pipeline jobs start one process each, so start-up time adds up); `salloss --help`
+# imports them all. tests/test_cli.py checks this table against what each module registers.
+COMMANDS: dict[str, str] = {
+    "data": "salloss.data.cli",
+    "features": "salloss.training.cli",
+    "train": "salloss.training.cli",
+    "predict": "salloss.training.cli",
+    "score": "salloss.training.cli",
+    "evaluate": "salloss.metrics.cli",
+    "metrics": "salloss.metrics.cli",
+    "losses": "salloss.losses.cli",
+    "report": "salloss.report.cli",
+    "run": "salloss.pipeline.cli",
+    "plan": "salloss.pipeline.cli",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full parser with every registered subcommand."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with `command`, only the module registering that command is imported."""
     parser = argparse.ArgumentParser(
         prog="salloss",
         description=(
@@ -37,20 +44,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"salloss {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and (name + ".").startswith(exc.name + "."):  # part not built yet
-                continue
-            raise
-        module.register(sub)
+    modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for name in modules:
+        importlib.import_module(name).register(sub)
     return parser
+
+
+def _command(argv: list[str]) -> str | None:
+    """The subcommand named on the command line (first non-option word), if any."""
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command(argv))
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
