@@ -3,9 +3,12 @@ feature cache, built once per test session (random VGG weights: no download)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # training_helpers.py
 
 # 60 images, longer side 128 px → input 48×64 (stride-8 grid 6×8); split 30/12/18.
 N_IMAGES = 60
@@ -30,3 +33,16 @@ def features(prepared: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     compute_features(prepared, out, input_size=INPUT_SIZE, weights="none", seed=0,
                      progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def reference(prepared: Path, features: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An uninterrupted, finished run of `training_helpers.BASE` from the feature cache
+    (DVCLive on)."""
+    from training_helpers import BASE
+
+    from salloss.training import TrainConfig, train
+
+    run = tmp_path_factory.mktemp("reference")
+    train(TrainConfig(**BASE), prepared, run, features, progress=False)
+    return run

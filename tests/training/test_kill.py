@@ -9,13 +9,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
+from training_helpers import BASE, BATCHES_PER_EPOCH, assert_same_run
 
-from salloss.training import TrainConfig, train
 from salloss.training.checkpoint import load_checkpoint
-
-sys.path.insert(0, str(Path(__file__).parent))
-from helpers import BASE, BATCHES_PER_EPOCH, assert_same_run  # noqa: E402
 
 CHILD = Path(__file__).with_name("kill_child.py")
 
@@ -34,13 +30,6 @@ def _cli_args(prepared: Path, features: Path, run: Path) -> list[str]:
 def _run(plan: dict, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(CHILD), json.dumps(plan), *args], cwd=cwd,
                           capture_output=True, text=True, timeout=300)
-
-
-@pytest.fixture(scope="module")
-def reference(prepared: Path, features: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run = tmp_path_factory.mktemp("uninterrupted")
-    train(TrainConfig(**BASE), prepared, run, features, progress=False, live=False)
-    return run
 
 
 def test_sigkill_anywhere_then_resume_is_bit_identical(

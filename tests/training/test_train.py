@@ -7,27 +7,16 @@ import csv
 import json
 import math
 import signal
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from training_helpers import BASE, BATCHES_PER_EPOCH, assert_same_run
 
 from salloss.errors import ConfigError
 from salloss.training import TrainConfig, TrainingDiverged, TrainingInterrupted, train
 from salloss.training.checkpoint import load_checkpoint
-
-sys.path.insert(0, str(Path(__file__).parent))
-from helpers import BASE, BATCHES_PER_EPOCH, assert_same_run  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def reference(prepared: Path, features: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An uninterrupted run of BASE from the feature cache (DVCLive on)."""
-    run = tmp_path_factory.mktemp("reference")
-    train(TrainConfig(**BASE), prepared, run, features, progress=False)
-    return run
 
 
 def test_run_directory_contents(reference: Path) -> None:

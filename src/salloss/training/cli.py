@@ -210,8 +210,7 @@ def _train(args: argparse.Namespace) -> int:
             targets_cache=args.targets_cache, live=not args.no_live,
             progress=not args.no_progress,
         )
-    except TrainingInterrupted as exc:
-        log.warning("%s", exc)
+    except TrainingInterrupted as exc:  # already logged
         return exc.exit_code
     print(f"{args.run_dir}: {summary['stop_reason']}; best epoch {summary['best_epoch']} "
           f"(val loss {summary['best_val_loss']:.6g}), {summary['epochs']} epochs, "

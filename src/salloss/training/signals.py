@@ -5,6 +5,10 @@ SLURM (and most schedulers) send SIGTERM before killing a job, or SIGUSR1 when a
 `GracefulInterrupt.requested` between batches, writes a checkpoint, and raises
 `TrainingInterrupted`, whose ``exit_code`` (128 + signal number: 143 for SIGTERM, 138 for
 SIGUSR1) tells the scheduler the job did not finish, so a retry resumes it.
+
+`TrainingInterrupted` is a `SystemExit`: any program that calls `train` and does not catch it
+exits with that code (no traceback), which is what a pre-empted job must do; ``except
+Exception`` blocks do not swallow it.
 """
 
 from __future__ import annotations
@@ -19,17 +23,23 @@ log = logging.getLogger(__name__)
 SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
 
 
-class TrainingInterrupted(Exception):  # noqa: N818 - it is not an error: a requested stop
-    """Raised after the state was saved because a stop signal arrived; exit with `exit_code`."""
+class TrainingInterrupted(SystemExit):  # noqa: N818 - not an error: a requested stop
+    """Raised after the state was saved because a stop signal arrived; the process should exit
+    with `exit_code` (uncaught, it does so by itself: it is a `SystemExit`)."""
 
     def __init__(self, signum: int, where: str) -> None:
         self.signum = signum
         self.exit_code = 128 + signum
         name = signal.Signals(signum).name
-        super().__init__(
+        self.message = (
             f"{name} received: state saved {where}; exiting with code {self.exit_code} so the "
             "scheduler retries — rerunning the same command resumes the run"
         )
+        super().__init__(self.exit_code)
+        log.warning("%s", self.message)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class GracefulInterrupt:

@@ -7,9 +7,11 @@
   output pixel that contains its centre, ``floor((r + 0.5) · H_out / H_orig)``; interpolating a
   binary image instead would lose or smear fixations.
 
-`build_targets` returns in-memory arrays; `load_or_build_targets` stores them in a cache folder
-(``density.npy`` float32 N×H×W, ``fixations.npy`` uint8 N×H×W, ``manifest.json``) shared by every
-run on the same dataset and output size.
+`build_targets` returns in-memory arrays; `load_or_build_targets` stores them in a cache folder,
+one sub-folder per output size (``<H>x<W>/density.npy`` float32 N×H×W, ``fixations.npy`` uint8
+N×H×W, ``manifest.json``), shared by every run on the same dataset and output size. Concurrent
+runs may build the same entry at once: the content is deterministic and each file is replaced
+atomically, so readers always see a complete, correct file.
 """
 
 from __future__ import annotations
@@ -114,12 +116,12 @@ def load_or_build_targets(
 ) -> Targets:
     """`build_targets`, stored in (or read back from) ``cache_dir`` when one is given.
 
-    The cache is keyed by the dataset's ids and the output size; a folder holding another
-    key is rebuilt (with a warning), never silently reused.
+    The cache is keyed by the dataset's source, ids and the output size; an entry holding
+    another key is rebuilt (with a warning), never silently reused.
     """
     if cache_dir is None:
         return build_targets(dataset, size, progress)
-    cache_dir = Path(cache_dir)
+    cache_dir = Path(cache_dir) / f"{size[0]}x{size[1]}"
     from salloss.training.features import source_identity
 
     manifest = {
@@ -141,7 +143,7 @@ def load_or_build_targets(
                 np.load(cache_dir / "fixations.npy", mmap_mode="r"),
             )
         log.warning("%s holds targets for another dataset or size; rebuilding it", cache_dir)
-        manifest_path.unlink()
+        manifest_path.unlink(missing_ok=True)
     targets = build_targets(dataset, size, progress)
     for name, array in (("density.npy", targets.density), ("fixations.npy", targets.fixations)):
         with atomic_path(cache_dir / name) as tmp, open(tmp, "wb") as fh:
