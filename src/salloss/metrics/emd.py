@@ -24,7 +24,6 @@ import math
 from functools import lru_cache
 
 import numpy as np
-import ot
 
 from salloss.errors import ConfigError
 from salloss.metrics.checks import as_map
@@ -59,6 +58,8 @@ def _transport(supply: np.ndarray, demand: np.ndarray, cost: np.ndarray) -> floa
     elif excess < 0:
         supply = np.append(supply, -excess)
         cost = np.vstack([cost, np.zeros((1, cost.shape[1]))])
+    import ot  # POT pulls in scipy.stats (~1-3 s): import only when EMD is computed
+
     value, info = ot.emd2(
         supply, demand, np.ascontiguousarray(cost), numItermax=_MAX_ITER, log=True,
         check_marginals=False,
