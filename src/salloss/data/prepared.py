@@ -132,18 +132,21 @@ def prepare_dataset(
     split: Any = None,
     seed: int = 0,
     center_bias_size: SizeHW | None = None,
+    options: dict[str, Any] | None = None,
     **dataset_options: Any,
 ) -> PreparedDataset:
     """Prepare dataset `name` under `root` into `out_dir` (see the module docstring).
 
     `split`: None (the dataset's default, seeded by `seed`), sizes ('500,200,rest' or a
     3-tuple), a `Split`, or a user split file/folder/mapping (see `splits.load_split`).
+    `seed` seeds the split; the loader's own options go in `options` (or as extra keywords),
+    e.g. ``options={"seed": 3}`` for the synthetic generator's seed.
     """
     sizes = [parse_size(s) for s in input_sizes]
     if not sizes:
         raise ConfigError("prepare: give at least one input size")
     out_dir = Path(out_dir)
-    dataset = open_dataset(name, root, **dataset_options)
+    dataset = open_dataset(name, root, **{**(options or {}), **dataset_options})
     if not dataset.has_ground_truth:
         raise DataError(f"{name}: these images have no ground truth; nothing to prepare "
                         "(open it with open_dataset to export predictions)")

@@ -33,7 +33,7 @@ def prepare(cfg: PipelineConfig, dataset: str) -> Path:
     out = plan.prepared_dir(cfg, dataset)
     prepare_dataset(
         d.loader, d.root, out, input_sizes=plan.input_sizes(cfg, dataset), split=d.split,
-        seed=d.split_seed, center_bias_size=d.center_bias_size, **d.options,
+        seed=d.split_seed, center_bias_size=d.center_bias_size, options=d.options,
     )
     return out
 
