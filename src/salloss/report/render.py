@@ -93,8 +93,8 @@ def _num(stat: Stat | None) -> str:
 
 
 def to_csv(table: Table) -> str:
-    """One line per row: our mean, CI half-width and rank, and the paper's value and rank,
-    per metric (empty where there is none); full float precision."""
+    """One line per row: our mean, CI half-width and rank, and the paper's value (as printed)
+    and rank, per metric (empty where there is none); our numbers at full float precision."""
     header = ["table", "block", "section", "label", "loss_id", "spec", "dataset", "arch",
               "n_images", "seeds"]
     for m in table.metrics:
@@ -113,8 +113,9 @@ def to_csv(table: Table) -> str:
                     ours = row.ours.stats.get(m) if row.ours else None
                     half = ours.half_width if ours else None
                     theirs = row.paper.stats.get(m) if row.paper else None
+                    printed = row.paper.texts.get(m) if row.paper else None
                     line += [_num(ours), "" if half is None else repr(half),
-                             _rank(row.ours, m), _num(theirs), _rank(row.paper, m)]
+                             _rank(row.ours, m), printed or _num(theirs), _rank(row.paper, m)]
                 writer.writerow(line)
     return buf.getvalue()
 

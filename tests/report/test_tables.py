@@ -1,0 +1,284 @@
+"""The report's tables, end to end from a fake run tree: means and CIs recomputed independently,
+marks on the right cells (both directions), published values matched by spec, Table 1's
+baselines, and the list of runs taken from the params, not from the disk."""
+
+from __future__ import annotations
+
+import csv
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from salloss.errors import DataError
+from salloss.pipeline.plan import Run, report_dir, run_dir
+
+
+def _csv(root, key):
+    with (root / "tables" / f"{key}.csv").open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _row(rows, loss_id):
+    found = [r for r in rows if r["loss_id"] == loss_id]
+    assert len(found) == 1, loss_id
+    return found[0]
+
+
+def _md_cells(md: str, label: str, nth: int = 0) -> list[str]:
+    """Cells (without the label) of the nth Markdown line whose first cell is `label`."""
+    lines = [ln for ln in md.splitlines()
+             if ln.startswith("|") and ln.split("|")[1].strip() == label]
+    return [c.strip() for c in lines[nth].split("|")[2:-1]]
+
+
+def _expected(fakes, cfg, loss, dataset, metric):
+    """Per-seed means from the fake generator (independent of the report code)."""
+    means = []
+    for seed in cfg.seeds:
+        _, rows = fakes.scores(cfg, Run("g", dataset, "baseline", loss, seed))
+        x = np.array([r[metric] for r in rows])
+        means.append(float(np.nanmean(x)))
+    return np.array(means)
+
+
+@pytest.fixture(scope="module")
+def tables_only(data_dir, template, tmp_path_factory, fakes):
+    from salloss.pipeline.config import load_params
+    from salloss.report import build_report
+
+    root = tmp_path_factory.mktemp("tables")
+    shutil.copytree(template, root / "results")
+    cfg = load_params(fakes.write_params(root / "params.yaml",
+                                         fakes.params(data_dir, root / "results")))
+    build_report(cfg, with_figures=False, progress=False)
+    return cfg, report_dir(cfg)
+
+
+def test_means_and_t_intervals_over_seeds(tables_only, fakes):
+    cfg, root = tables_only
+    rows = _csv(root, "table2")
+    for loss in ("mse", "sig55", "kld", "lc1", "odd"):
+        for metric in ("CC", "NSS", "KL"):
+            per_seed = _expected(fakes, cfg, loss, "mit1003", metric)
+            half = stats.t.ppf(0.975, len(per_seed) - 1) * per_seed.std(ddof=1) / math.sqrt(
+                len(per_seed))
+            row = _row(rows, loss)
+            assert float(row[metric]) == pytest.approx(per_seed.mean(), rel=1e-12)
+            assert float(row[f"{metric}_ci95"]) == pytest.approx(half, rel=1e-9)
+            assert row["seeds"] == "0 1" and row["n_images"] == "4"
+    # the NaN NSS of mse's first image is left out of its mean, not counted as 0
+    _, mse_rows = fakes.scores(cfg, Run("g", "mit1003", "baseline", "mse", 0))
+    assert math.isnan(mse_rows[0]["NSS"])
+    md = (root / "tables" / "table2.md").read_text(encoding="utf-8")
+    mean = _expected(fakes, cfg, "mse", "mit1003", "CC").mean()
+    assert f"{mean:.4f} ± " in _md_cells(md, "MSE")[1]
+
+
+def test_one_seed_gives_plain_means(make_tree, fakes):
+    from salloss.report import build_report
+
+    cfg = make_tree(seeds=[1])
+    build_report(cfg, with_figures=False, progress=False)
+    row = _row(_csv(report_dir(cfg), "table2"), "kld")
+    assert row["CC_ci95"] == ""
+    assert float(row["CC"]) == pytest.approx(_expected(fakes, cfg, "kld", "mit1003", "CC")[0])
+    md = (report_dir(cfg) / "tables" / "table2.md").read_text(encoding="utf-8")
+    assert "±" not in "".join(_md_cells(md, "KLD"))
+
+
+def test_marks_are_direction_aware(tables_only):
+    _, root = tables_only
+    md = (root / "tables" / "table2.md").read_text(encoding="utf-8")
+    header = [c.strip() for c in md.splitlines()[2].split("|")[1:-1]]
+    cc, kl = header.index("CC ↑") - 1, header.index("KL ↓") - 1
+    # CC (higher is better): lc1 > sig55 > kld > mse > odd
+    assert _md_cells(md, "KLD + CC + NSS")[cc].startswith("**")
+    assert _md_cells(md, "SIG-MSE (λ = 0.55)")[cc].startswith("_")
+    assert _md_cells(md, "KLD")[cc].startswith("<ins>")
+    assert not _md_cells(md, "MSE")[cc].startswith(("*", "_", "<"))
+    # KL (lower is better): kld < sig55 < lc1 < mse < odd
+    assert _md_cells(md, "KLD")[kl].startswith("**")
+    assert _md_cells(md, "SIG-MSE (λ = 0.55)")[kl].startswith("_")
+    assert _md_cells(md, "KLD + CC + NSS")[kl].startswith("<ins>")
+    assert not _md_cells(md, "odd")[kl].startswith(("*", "_", "<"))
+    rows = _csv(root, "table2")
+    assert [_row(rows, k)["KL_rank"] for k in ("kld", "sig55", "lc1", "mse", "odd")] == \
+        ["1", "2", "3", "4", "5"]
+    # the paper's own ranking of these five rows, on its line under ours (KL: KLD best)
+    assert _md_cells(md, "↳ paper", 2)[kl] == "**0.8336**"
+    tex = (root / "tables" / "table2.tex").read_text(encoding="utf-8")
+    assert r"\textbf{0.4939" in tex or r"\textbf{0.49" in tex
+    assert r"\underline{" in tex and r"\textit{" in tex
+
+
+def test_paper_values_matched_by_canonical_spec(tables_only):
+    _, root = tables_only
+    rows = _csv(root, "table2")
+    lc1 = _row(rows, "lc1")  # written '10 * kld-2*cc - nss' in the params
+    assert lc1["label"] == "KLD + CC + NSS" and lc1["CC_paper"] == "0.7288"
+    assert lc1["section"] == "Linear combinations"
+    sig = _row(rows, "sig55")
+    assert sig["label"] == "SIG-MSE (λ = 0.55)" and float(sig["KL_paper"]) == 0.8478
+    assert sig["section"] == "Pixel-based"
+    odd = _row(rows, "odd")  # 'mse + r' is not in the paper
+    assert odd["CC_paper"] == "" and odd["label"] == "odd"
+    assert odd["section"] == "Linear combinations"
+    assert _row(rows, "kld")["section"] == "Distribution-based"
+    # Table 3: CAT2000 rows, terms of LC 1 given in another order
+    t3 = _csv(root, "table3")
+    assert [(r["loss_id"], r["label"], r["CC_paper"]) for r in t3] == [
+        ("wmse", "W-MSE", "0.508"), ("lc1r", "LC 1", "0.5535"), ("lc2", "LC 2", "0.5937")]
+    assert t3[0]["EMD_paper"] == ""  # the paper gives no EMD in Table 3
+    t4 = _csv(root, "table4")
+    assert [r["NSS_paper"] for r in t4] == ["2.0037", "2.1694", "2.0741"]
+
+
+def test_sections_follow_the_paper_order(tables_only):
+    _, root = tables_only
+    md = (root / "tables" / "table2.md").read_text(encoding="utf-8")
+    order = [s for s in ("*Pixel-based*", "*Distribution-based*", "*Linear combinations*")
+             if s in md]
+    assert order == sorted(order, key=md.index) and len(order) == 3
+    assert md.index("| MSE |") < md.index("| SIG-MSE") < md.index("| KLD |")
+
+
+def test_table1_published_rows_and_our_baselines(tables_only):
+    from salloss.data import PreparedDataset
+    from salloss.metrics import cc, kl_div
+    from salloss.pipeline.plan import prepared_dir
+
+    cfg, root = tables_only
+    rows = _csv(root, "table1")
+    labels = [r["label"] for r in rows]
+    assert labels[:9] == ["Itti", "Rare2012", "GBVS", "AWS", "Sam-ResNet", "SalGan", "Sam-VGG",
+                          "ShallowNet", "DeepConvNet"]
+    assert labels[9:] == ["baseline + MSE", "Center-bias map", "Uniform map"]
+    ours = rows[9]
+    assert ours["loss_id"] == "mse" and ours["CC_paper"] == "0.64"  # the paper's "Our model"
+    assert rows[5]["CC_paper"] == "0.70" and rows[5]["CC_paper_rank"] == "1"  # SalGan best CC
+    prepared = PreparedDataset(prepared_dir(cfg, "mit1003"))
+    bias = prepared.center_bias()
+    test = prepared.split_indices("test")
+    want_cc = np.mean([cc(bias, prepared.density(i)) for i in test])
+    want_kl = np.mean([kl_div(bias, prepared.density(i)) for i in test])
+    assert float(rows[10]["CC"]) == pytest.approx(want_cc, rel=1e-12)
+    assert float(rows[10]["KL"]) == pytest.approx(want_kl, rel=1e-12)
+    # a constant map has no variance: CC, SIM, NSS are undefined (MIT conventions), KL is not
+    uniform = rows[11]
+    assert uniform["CC"] == "nan" and uniform["NSS"] == "nan" and uniform["SIM"] == "nan"
+    assert math.isfinite(float(uniform["KL"]))
+    md = (root / "tables" / "table1.md").read_text(encoding="utf-8")
+    assert _md_cells(md, "Uniform map")[1] == "n/a"  # CC
+    assert "NOT COMPARABLE" in md and "synthetic" in md
+    assert (root / "baselines" / "mit1003_center_bias.csv").is_file()
+
+
+def test_runs_removed_from_params_are_not_reported(make_tree, fakes):
+    from salloss.pipeline.config import load_params
+    from salloss.report import build_report
+
+    cfg = make_tree()  # every run's files, 'odd' included
+    grid = {**cfg.raw["grid"], "table2": {**cfg.raw["grid"]["table2"],
+                                          "losses": ["mse", "sig55", "kld", "lc1"]}}
+    raw = {**cfg.raw, "grid": grid}
+    raw["losses"] = {k: v for k, v in raw["losses"].items() if k != "odd"}
+    smaller = load_params(fakes.write_params(Path(cfg.path), raw))
+    assert run_dir(cfg, "mit1003", "baseline", "odd", 0).joinpath("scores.csv").is_file()
+    report = build_report(smaller, with_figures=False, progress=False)
+    assert all(r["loss"] != "odd" for r in report["runs"])
+    assert len(report["runs"]) == 2 * (4 + 3 + 3)
+    root = report_dir(smaller)
+    assert "odd" not in {r["loss_id"] for r in _csv(root, "table2")}
+    assert "`odd`" not in (root / "summary.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["scores.csv", "metrics.json", "summary.json"])
+def test_missing_input_names_the_file(make_tree, name):
+    from salloss.report import build_report
+
+    cfg = make_tree()
+    victim = run_dir(cfg, "cat2000", "baseline", "lc2", 1) / name
+    victim.unlink()
+    with pytest.raises(DataError, match=str(victim).replace("\\", "\\\\")):
+        build_report(cfg, with_figures=False, progress=False)
+    assert not (report_dir(cfg) / "report.json").exists()
+
+
+def test_missing_preview_names_the_file(make_tree, fakes):
+    from salloss.report import build_report
+
+    cfg = make_tree(grid={"table2": {"datasets": ["mit1003"], "archs": ["baseline"],
+                                     "losses": ["mse", "kld", "lc1"]}},
+                    seeds=[0],
+                    report={"figure3_losses": ["mse", "kld"], "figure3_images": 2,
+                            "reference": str(fakes.REFERENCE)})
+    victim = run_dir(cfg, "mit1003", "baseline", "kld", 0) / "preview.npz"
+    victim.unlink()
+    with pytest.raises(DataError, match="preview.npz"):
+        build_report(cfg, progress=False)
+
+
+def test_stale_summary_is_refused(make_tree):
+    import json
+
+    from salloss.report import build_report
+
+    cfg = make_tree()
+    path = run_dir(cfg, "mit1003", "baseline", "kld", 0) / "metrics.json"
+    content = json.loads(path.read_text())
+    content["CC"]["mean"] += 0.01
+    path.write_text(json.dumps(content))
+    with pytest.raises(DataError, match="differs from the mean of scores.csv"):
+        build_report(cfg, with_figures=False, progress=False)
+
+
+def test_unfinished_run_is_refused(make_tree):
+    import json
+
+    from salloss.report import build_report
+
+    cfg = make_tree()
+    path = run_dir(cfg, "mit1003", "baseline", "kld", 1) / "summary.json"
+    content = json.loads(path.read_text())
+    content["status"] = "running"
+    path.write_text(json.dumps(content))
+    with pytest.raises(DataError, match="not finished"):
+        build_report(cfg, with_figures=False, progress=False)
+
+
+def test_runs_scored_on_different_images_are_refused(make_tree):
+    from salloss.report import build_report
+
+    cfg = make_tree()
+    path = run_dir(cfg, "mit1003", "baseline", "kld", 0) / "scores.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:-1]) + "\n")  # one image fewer
+    (path.parent / "metrics.json").unlink()
+    shutil.copy(run_dir(cfg, "mit1003", "baseline", "mse", 0) / "metrics.json",
+                path.parent / "metrics.json")
+    with pytest.raises(DataError):
+        build_report(cfg, with_figures=False, progress=False)
+
+
+def test_generic_group_gets_a_table_without_published_values(make_tree, fakes):
+    from salloss.report import build_report
+
+    grid = {"ablation": {"datasets": ["mit1003"], "archs": ["baseline"],
+                         "losses": ["mse", "kld", "odd"]}}
+    cfg = make_tree(grid=grid, seeds=[0], report={
+        "figure3_losses": ["mse"], "figure3_images": 1,
+        "reference": str(fakes.REFERENCE)})
+    report = build_report(cfg, with_figures=False, progress=False)
+    rows = _csv(report_dir(cfg), "ablation")
+    assert [r["label"] for r in rows] == ["MSE", "KLD", "odd"]
+    assert all(r["CC_paper"] == "" for r in rows)
+    assert [r["section"] for r in rows] == ["Pixel-based", "Distribution-based",
+                                            "Linear combinations"]
+    # Table 1 falls back to the mse run of any group
+    t1 = _csv(report_dir(cfg), "table1")
+    assert "mse" in {r["loss_id"] for r in t1}
+    assert "tables/ablation.md" in report["files"]
