@@ -1,0 +1,63 @@
+"""Statistics for comparing losses: confidence intervals, paired tests, Holm correction,
+Friedman/Nemenyi ranks and the critical-difference diagram.
+
+Plain NumPy/SciPy functions; each docstring states its exact definition.
+
+- `intervals`: `t_interval` (mean ± t half-width over seeds), `bootstrap_ci` (per-image
+  percentile bootstrap of a mean).
+- `paired`: `wilcoxon_test`, `permutation_test` (A vs B across images, NaN pairs dropped).
+- `multiple`: `holm` (Holm–Bonferroni adjusted p-values).
+- `ranks`: `friedman` / `friedman_table`, `mean_ranks`, `critical_difference`, `cd_groups`.
+- `cdplot`: `cd_diagram` (PNG + PDF).
+- `compare`: `compare_pairs` (tidy rows with Holm per metric), `standard_pairs`,
+  `significance_marks`, `mean_over_seeds`, `write_rows_csv`.
+"""
+
+from salloss.stats.cdplot import cd_diagram
+from salloss.stats.compare import (
+    ComparisonRow,
+    compare_pairs,
+    mean_over_seeds,
+    significance_marks,
+    standard_pairs,
+    write_rows_csv,
+)
+from salloss.stats.intervals import BootstrapCI, bootstrap_ci, t_interval
+from salloss.stats.multiple import holm
+from salloss.stats.paired import PairedResult, align_pairs, permutation_test, wilcoxon_test
+from salloss.stats.ranks import (
+    FriedmanResult,
+    cd_groups,
+    critical_difference,
+    friedman,
+    friedman_table,
+    mean_ranks,
+    nemenyi_q,
+    rank_blocks,
+)
+
+__all__ = [
+    "BootstrapCI",
+    "ComparisonRow",
+    "FriedmanResult",
+    "PairedResult",
+    "align_pairs",
+    "bootstrap_ci",
+    "cd_diagram",
+    "cd_groups",
+    "compare_pairs",
+    "critical_difference",
+    "friedman",
+    "friedman_table",
+    "holm",
+    "mean_over_seeds",
+    "mean_ranks",
+    "nemenyi_q",
+    "permutation_test",
+    "rank_blocks",
+    "significance_marks",
+    "standard_pairs",
+    "t_interval",
+    "wilcoxon_test",
+    "write_rows_csv",
+]
