@@ -1,5 +1,5 @@
 """Statistics of the report: seed aggregation with a 95% t-interval, direction-aware ranks, and
-a paired test between two losses.
+a paired test between two losses (the tests themselves come from `salloss.stats`).
 
 A run's score for a metric is the mean over test images (MIT convention, from scores.csv).
 Across seeds the cell is the mean of those per-seed means ± the half-width of the 95%
@@ -28,15 +28,12 @@ class Stat:
 
 
 def t_halfwidth(values: Sequence[float], confidence: float = CONFIDENCE) -> float | None:
-    """Half-width of the two-sided `confidence` t-interval of the mean of `values` (None if
-    fewer than two values)."""
-    from scipy import stats
+    """Half-width of the two-sided `confidence` t-interval of the mean of the finite `values`
+    (`salloss.stats.t_interval`); None when fewer than two are finite (no interval claimed)."""
+    from salloss.stats import t_interval
 
-    x = np.asarray(values, dtype=np.float64)
-    if x.size < 2:
-        return None
-    q = stats.t.ppf(0.5 + confidence / 2, df=x.size - 1)
-    return float(q * x.std(ddof=1) / math.sqrt(x.size))
+    _, half = t_interval(np.asarray(values, dtype=np.float64), level=confidence)
+    return None if math.isnan(half) else float(half)
 
 
 def seed_stat(per_seed: Sequence[float]) -> Stat:
@@ -61,21 +58,17 @@ def ranks(values: Sequence[float | None], higher_is_better: bool) -> list[int | 
 
 
 def paired_test(a: Sequence[float], b: Sequence[float]) -> dict[str, float]:
-    """Per-image comparison of two runs on the same images: mean difference b − a, the share
-    of images where b > a, and the two-sided Wilcoxon signed-rank p-value (NaN pairs dropped;
-    p is NaN with fewer than 2 differing pairs)."""
-    from scipy import stats
+    """Per-image comparison of run B against run A on the same images (NaN pairs dropped): mean
+    difference b − a, the share of images where b > a, and the two-sided Wilcoxon signed-rank
+    p-value (`salloss.stats.wilcoxon_test`; 1 when every difference is 0)."""
+    from salloss.stats import wilcoxon_test
 
     x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     ok = np.isfinite(x) & np.isfinite(y)
-    x, y = x[ok], y[ok]
-    diff = y - x
-    p = math.nan
-    if np.count_nonzero(diff) >= 2:
-        p = float(stats.wilcoxon(x, y).pvalue)
+    test = wilcoxon_test(y[ok], x[ok])
     return {
-        "n": int(x.size),
-        "mean_diff": float(diff.mean()) if diff.size else math.nan,
-        "frac_better": float(np.mean(diff > 0)) if diff.size else math.nan,
-        "p_wilcoxon": p,
+        "n": test.n,
+        "mean_diff": test.mean_diff,
+        "frac_better": float(np.mean(y[ok] > x[ok])) if test.n else math.nan,
+        "p_wilcoxon": test.pvalue,
     }
