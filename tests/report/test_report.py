@@ -145,3 +145,19 @@ def test_cli(make_tree, capsys):
     assert main(["report", "--params", cfg.path, "--no-figures", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "salloss report: error: missing input of the report" in err and "scores.csv" in err
+
+
+def test_figures_are_byte_reproducible(tmp_path):
+    from salloss.report.figures import new_figure, save, style
+
+    def draw(stem):
+        with style():
+            fig = new_figure(2, 2)
+            ax = fig.add_subplot()
+            ax.plot([1, 2, 3], [3, 1, 2])
+            ax.set_title("SIG-MSE (λ = 0.55) ↑")
+            return save(fig, stem)
+
+    first = [p.read_bytes() for p in draw(tmp_path / "a")]
+    second = [p.read_bytes() for p in draw(tmp_path / "b")]
+    assert first == second and first[1][:5] == b"%PDF-"

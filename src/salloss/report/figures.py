@@ -39,13 +39,18 @@ STYLE = {
 
 @contextlib.contextmanager
 def reproducible() -> Iterator[None]:
-    """Fix the PDF creation date (matplotlib honours SOURCE_DATE_EPOCH) while saving, so a
-    re-run writes identical files; the environment is restored afterwards."""
+    """While saving: fix the PDF creation date (matplotlib honours SOURCE_DATE_EPOCH), so a
+    re-run writes identical files, and silence fontTools' per-table INFO lines of PDF font
+    subsetting; the environment and the logger level are restored afterwards."""
     old = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = old or "0"
+    fonttools = logging.getLogger("fontTools")
+    level = fonttools.level
+    fonttools.setLevel(max(level, logging.WARNING))
     try:
         yield
     finally:
+        fonttools.setLevel(level)
         if old is None:
             del os.environ["SOURCE_DATE_EPOCH"]
 
