@@ -75,6 +75,7 @@ def test_lookup_by_spec(ref):
     assert ref.lookup("table4", "wmse", None).values["NSS"].value == 2.0037
     assert ref.lookup("table1", "mse", None).name == "Our model"
     assert ref.lookup("table1", "kld", None) is None
+    assert ref.lookup("table1", "mse", "FiWi") is None  # Table 1 is MIT1003 only
     assert [r.name for r in ref.published_models()][-1] == "DeepConvNet"
 
 

@@ -159,9 +159,6 @@ class PaperReference:
         i = self._by_key[table].get(spec_key(spec))
         if i is None:
             return None
-        if table == "table1":
-            mine = [r for r in self.rows[table] if r.name == paper.TABLE1[0][0]]
-            return mine[0] if mine else None
         if table == "table3":
             if dataset is None:
                 return None
@@ -170,6 +167,8 @@ class PaperReference:
             if dataset not in (None, TABLE_DATASET[table]):
                 return None
             rows = self.rows[table]
+            if table == "table1":
+                rows = [r for r in rows if r.name == paper.TABLE1[0][0]]
         return rows[i] if i < len(rows) else None
 
     def published_models(self) -> list[PaperRow]:
