@@ -13,9 +13,10 @@ Modules: `config` (TrainConfig), `loop` (train), `checkpoint` (atomic, NaN-guard
 
 from salloss.training.config import TrainConfig
 from salloss.training.features import FeatureCache, compute_features, open_features
-from salloss.training.loop import TrainingDiverged, train
+from salloss.training.loop import train
 from salloss.training.predict import load_model, load_prediction, predict_split
 from salloss.training.signals import TrainingInterrupted
+from salloss.training.step import TrainingDiverged
 
 __all__ = [
     "FeatureCache",

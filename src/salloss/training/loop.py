@@ -31,10 +31,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import nn
 from tqdm.auto import tqdm
 
-from salloss.errors import ConfigError, DataError, SallossError
+from salloss.errors import ConfigError, DataError
 from salloss.io import write_json
 from salloss.models.registry import count_trainable
 from salloss.models.vgg import describe_weights
@@ -53,6 +53,7 @@ from salloss.training.config import TrainConfig
 from salloss.training.features import cache_key, open_features
 from salloss.training.live import EpochLog
 from salloss.training.signals import GracefulInterrupt, TrainingInterrupted
+from salloss.training.step import Stepper, TrainingDiverged  # noqa: F401 - re-exported
 from salloss.training.summary import build_summary, device_name
 from salloss.training.targets import load_or_build_targets
 
@@ -62,10 +63,6 @@ CHECKPOINT = "last.pt"
 BEST_MODEL = "model.pt"
 SUMMARY = "summary.json"
 LIVE_DIR = "dvclive"
-
-
-class TrainingDiverged(SallossError, RuntimeError):  # noqa: N818 - reads better at call sites
-    """The loss or the weights became NaN/inf; nothing was saved over the last good checkpoint."""
 
 
 def train(
@@ -148,9 +145,10 @@ def train(
     model.to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)  # type: ignore[call-arg]
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = _optimizer(config, params)
-    scaler = torch.amp.GradScaler("cuda", enabled=config.amp == "fp16")
+    optimizer = _optimizer(config, [p for p in model.parameters() if p.requires_grad])
+    stepper = Stepper(model, loss_fn, optimizer, device=device, out_size=out_size,
+                      cached=cached, amp=config.amp, channels_last=channels_last)
+    scaler = stepper.scaler
 
     arrays = {"x": inputs, "density": targets.density, "fixations": targets.fixations}
     train_src = ArraySource(arrays, train_rows, device, workers=config.num_workers)
@@ -179,8 +177,7 @@ def train(
     if state["best_model"] is not None and not (run_dir / BEST_MODEL).exists():
         save_state_dict(run_dir / BEST_MODEL, state["best_model"])  # deleted by a pipeline
 
-    run = _Run(config, model, loss_fn, optimizer, scaler, device, out_size, cached,
-               channels_last, ckpt_path, run_dir, state, started, progress)
+    run = _Run(config, model, stepper, ckpt_path, run_dir, state, started, progress)
     with GracefulInterrupt() as stop, _determinism(config, device), \
             EpochLog(live_dir if live else None, state["history"]) as epoch_log:
         run.fit(train_src, val_src, stop, epoch_log)
@@ -190,55 +187,15 @@ def train(
 class _Run:
     """The epoch loop of one `train` call, over the mutable checkpoint `state`."""
 
-    def __init__(self, config: TrainConfig, model: nn.Module, loss_fn: Any,
-                 optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
-                 device: torch.device, out_size: tuple[int, int], cached: bool,
-                 channels_last: bool, ckpt_path: Path, run_dir: Path, state: dict[str, Any],
-                 started: float, progress: bool) -> None:
-        self.config, self.model, self.loss_fn = config, model, loss_fn
-        self.optimizer, self.scaler, self.device = optimizer, scaler, device
-        self.out_size, self.cached, self.channels_last = out_size, cached, channels_last
+    def __init__(self, config: TrainConfig, model: nn.Module, stepper: Stepper,
+                 ckpt_path: Path, run_dir: Path, state: dict[str, Any], started: float,
+                 progress: bool) -> None:
+        self.config, self.model, self.stepper = config, model, stepper
+        self.optimizer, self.scaler = stepper.optimizer, stepper.scaler
         self.ckpt_path, self.run_dir, self.state = ckpt_path, run_dir, state
         self.started, self.progress = started, progress
         self.wall_base = float(state["wall_time_s"])
-        self.params = [p for p in model.parameters() if p.requires_grad]
-
-    # -- one forward pass ------------------------------------------------------------------
-    def predict(self, batch: dict[str, Tensor]) -> Tensor:
-        """Model output (float32, B×1×H×W) for a batch from `ArraySource`."""
-        amp = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.config.amp)
-        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
-        with torch.autocast(self.device.type, dtype=amp or torch.float32, enabled=amp is not None):
-            if self.cached:
-                x = batch["x"].float().contiguous(memory_format=fmt)
-                pred = self.model.decode(x, self.out_size)  # type: ignore[operator]
-            else:
-                pred = self.model(modelio.to_input(batch["x"], self.channels_last))
-        return pred.float()
-
-    def loss(self, batch: dict[str, Tensor], where: str) -> tuple[Tensor, dict[str, Tensor]]:
-        """Loss and raw term values; `TrainingDiverged` naming the term if non-finite.
-
-        The loss runs in float32 outside autocast (several terms take logs of small numbers).
-        """
-        pred = self.predict(batch)
-        total, parts = self.loss_fn.breakdown(
-            pred, batch["density"].unsqueeze(1), batch["fixations"].unsqueeze(1).float()
-        )
-        if not math.isfinite(float(total.detach())):
-            values = {label: float(v.detach()) for label, v in parts.items()}
-            bad = [f"{label} = {v} (coefficient {self.loss_fn.terms[label]:g})"
-                   for label, v in values.items() if not math.isfinite(v)]
-            culprit = (f"offending term(s): {', '.join(bad)}" if bad else
-                       f"every term is finite but the weighted sum is {float(total.detach())}")
-            if not bool(torch.isfinite(pred).all()):
-                culprit += " (the model output itself contains NaN/inf)"
-            raise TrainingDiverged(
-                f"loss {self.loss_fn.spec!r} became non-finite at {where}: {culprit}. "
-                f"{self._kept()}"
-            )
-        parts = {label: value.detach() for label, value in parts.items()}
-        return total, parts
+        stepper.note = self._kept
 
     def _kept(self) -> str:
         if self.ckpt_path.exists():
@@ -265,21 +222,13 @@ class _Run:
                        unit="batch")
             for b, batch in enumerate(bar, start=st["batch"] + 1):
                 where = f"epoch {epoch}, batch {b}/{total_batches} (training)"
-                total, parts = self.loss(batch, where)
-                self.optimizer.zero_grad(set_to_none=True)
-                self.scaler.scale(total).backward()
-                self.scaler.step(self.optimizer)
-                self.scaler.update()
-                if not bool(torch.stack([torch.isfinite(p).all() for p in self.params]).all()):
-                    raise TrainingDiverged(
-                        f"weights became NaN/inf after the update at {where} (loss "
-                        f"{float(total.detach()):.6g}; try a lower lr). {self._kept()}")
+                total, parts = self.stepper.train_batch(batch, where)
                 size = int(batch["density"].shape[0])
-                partial["loss_sum"] += float(total.detach()) * size
+                partial["loss_sum"] += total * size
                 partial["count"] += size
                 for label, value in parts.items():
-                    partial["term_sums"][label] = (
-                        partial["term_sums"].get(label, 0.0) + float(value) * size)
+                    sums = partial["term_sums"]
+                    sums[label] = sums.get(label, 0.0) + value * size
                 bar.set_postfix(loss=f"{partial['loss_sum'] / partial['count']:.4g}")
                 if stop.requested is not None and b < total_batches:
                     st["batch"], st["partial"] = b, partial
@@ -329,7 +278,6 @@ class _Run:
         self.save()
         live.log_epoch(record)
 
-    @torch.no_grad()
     def validate(self, val_src: ArraySource, epoch: int) -> tuple[float, dict[str, float]]:
         """Mean validation loss and raw term values over the split (eval mode: no dropout)."""
         self.model.eval()
@@ -337,13 +285,13 @@ class _Run:
         order = np.arange(len(val_src))
         total_batches = n_batches(len(val_src), self.config.batch_size)
         for b, batch in enumerate(val_src.iterate(order, self.config.batch_size), start=1):
-            total, parts = self.loss(
+            total, parts = self.stepper.eval_batch(
                 batch, f"epoch {epoch}, batch {b}/{total_batches} (validation)")
             size = int(batch["density"].shape[0])
-            loss_sum += float(total) * size
+            loss_sum += total * size
             count += size
             for label, value in parts.items():
-                term_sums[label] = term_sums.get(label, 0.0) + float(value) * size
+                term_sums[label] = term_sums.get(label, 0.0) + value * size
         self.model.train()
         return loss_sum / count, {k: v / count for k, v in term_sums.items()}
 
