@@ -20,11 +20,14 @@ def test_every_file_is_written_and_listed(built):
     assert listed == on_disk
     for key in ("table1", "table2", "table3", "table4"):
         assert {f"tables/{key}.{ext}" for ext in ("md", "csv", "tex")} <= listed
+        if key != "table1":
+            assert f"tables/{key}_significance.csv" in listed
     stems = {"fig2_center_bias_mit1003", "fig2_center_bias_cat2000", "fig3_predictions",
              "fig4_table4_mit1003_sam_vgg", "heatmap_table2_mit1003_baseline",
              "heatmap_table3_cat2000_baseline", "heatmap_table4_mit1003_sam_vgg",
              "curves_table2_mit1003_baseline", "curves_table3_cat2000_baseline",
-             "curves_table4_mit1003_sam_vgg"}
+             "curves_table4_mit1003_sam_vgg", "cd_table2_mit1003_baseline",
+             "cd_table3_cat2000_baseline", "cd_table4_mit1003_sam_vgg"}
     for stem in stems:
         png, pdf = root / f"figures/{stem}.png", root / f"figures/{stem}.pdf"
         assert png.read_bytes()[:8] == PNG and png.stat().st_size > 5000, stem

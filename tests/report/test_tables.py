@@ -69,13 +69,13 @@ def test_means_and_t_intervals_over_seeds(tables_only, fakes):
             row = _row(rows, loss)
             assert float(row[metric]) == pytest.approx(per_seed.mean(), rel=1e-12)
             assert float(row[f"{metric}_ci95"]) == pytest.approx(half, rel=1e-9)
-            assert row["seeds"] == "0 1" and row["n_images"] == "4"
+            assert row["seeds"] == "0 1" and row["n_images"] == "28"
     # the NaN NSS of mse's first image is left out of its mean, not counted as 0
     _, mse_rows = fakes.scores(cfg, Run("g", "mit1003", "baseline", "mse", 0))
     assert math.isnan(mse_rows[0]["NSS"])
     md = (root / "tables" / "table2.md").read_text(encoding="utf-8")
     mean = _expected(fakes, cfg, "mse", "mit1003", "CC").mean()
-    assert f"{mean:.4f} ± " in _md_cells(md, "MSE")[1]
+    assert f"{mean:.4f} ± " in _md_cells(md, "MSE ◆")[1]
 
 
 def test_one_seed_gives_plain_means(make_tree, fakes):
@@ -99,7 +99,7 @@ def test_marks_are_direction_aware(tables_only):
     assert _md_cells(md, "KLD + CC + NSS")[cc].startswith("**")
     assert _md_cells(md, "SIG-MSE (λ = 0.55)")[cc].startswith("_")
     assert _md_cells(md, "KLD")[cc].startswith("<ins>")
-    assert not _md_cells(md, "MSE")[cc].startswith(("*", "_", "<"))
+    assert not _md_cells(md, "MSE ◆")[cc].startswith(("*", "_", "<"))
     # KL (lower is better): kld < sig55 < lc1 < mse < odd
     assert _md_cells(md, "KLD")[kl].startswith("**")
     assert _md_cells(md, "SIG-MSE (λ = 0.55)")[kl].startswith("_")
@@ -113,6 +113,42 @@ def test_marks_are_direction_aware(tables_only):
     tex = (root / "tables" / "table2.tex").read_text(encoding="utf-8")
     assert r"\textbf{0.4939" in tex or r"\textbf{0.49" in tex
     assert r"\underline{" in tex and r"\textit{" in tex
+
+
+def test_significance_against_the_reference(tables_only, fakes):
+    cfg, root = tables_only
+    md = (root / "tables" / "table2.md").read_text(encoding="utf-8")
+    header = [c.strip() for c in md.splitlines()[2].split("|")[1:-1]]
+    cc, kl = header.index("CC ↑") - 1, header.index("KL ↓") - 1
+    # every image of lc1 beats mse by ~0.2 CC; odd loses by ~0.1; KL: kld is lower (better)
+    assert _md_cells(md, "KLD + CC + NSS")[cc].endswith("▲")
+    assert _md_cells(md, "odd")[cc].endswith("▼")
+    assert _md_cells(md, "KLD")[kl].endswith("▲") and _md_cells(md, "odd")[kl].endswith("▼")
+    assert not _md_cells(md, "MSE ◆")[cc].endswith(("▲", "▼"))
+    rows = _csv(root, "table2")
+    assert _row(rows, "mse")["reference"] == "yes" and _row(rows, "mse")["CC_sig"] == ""
+    assert (_row(rows, "lc1")["CC_sig"], _row(rows, "odd")["CC_sig"]) == ("1", "-1")
+    # the raw p-value, recomputed with SciPy on the seed-averaged per-image scores
+    per_loss = {}
+    for loss in ("lc1", "mse"):
+        seeds = [fakes.scores(cfg, Run("g", "mit1003", "baseline", loss, s))[1]
+                 for s in cfg.seeds]
+        per_loss[loss] = np.mean([[r["CC"] for r in rows_] for rows_ in seeds], axis=0)
+    with (root / "tables" / "table2_significance.csv").open(encoding="utf-8") as fh:
+        comps = list(csv.DictReader(fh))
+    hit = [c for c in comps if (c["metric"], c["model_a"], c["model_b"]) == ("CC", "lc1", "mse")]
+    assert float(hit[0]["wilcoxon_p"]) == pytest.approx(
+        stats.wilcoxon(per_loss["lc1"] - per_loss["mse"]).pvalue, rel=1e-9)
+    assert {(c["model_a"], c["model_b"]) for c in comps} == {
+        ("sig55", "mse"), ("kld", "mse"), ("lc1", "mse"), ("odd", "mse")}
+    # Tables 3 and 4: the one-term W-MSE is the reference, and LC 1 is compared with LC 2
+    t3 = _csv(root, "table3")
+    assert _row(t3, "wmse")["reference"] == "yes"
+    with (root / "tables" / "table3_significance.csv").open(encoding="utf-8") as fh:
+        pairs = {(c["model_a"], c["model_b"]) for c in csv.DictReader(fh)}
+    assert pairs == {("lc1r", "wmse"), ("lc2", "wmse"), ("lc1r", "lc2")}
+    tex = (root / "tables" / "table2.tex").read_text(encoding="utf-8")
+    assert r"$^{\blacktriangle}$" in tex and r"MSE $\diamond$" in tex
 
 
 def test_paper_values_matched_by_canonical_spec(tables_only):
@@ -143,7 +179,7 @@ def test_sections_follow_the_paper_order(tables_only):
     order = [s for s in ("*Pixel-based*", "*Distribution-based*", "*Linear combinations*")
              if s in md]
     assert order == sorted(order, key=md.index) and len(order) == 3
-    assert md.index("| MSE |") < md.index("| SIG-MSE") < md.index("| KLD |")
+    assert md.index("| MSE ◆ |") < md.index("| SIG-MSE") < md.index("| KLD |")
 
 
 def test_table1_published_rows_and_our_baselines(tables_only):
@@ -163,8 +199,8 @@ def test_table1_published_rows_and_our_baselines(tables_only):
     prepared = PreparedDataset(prepared_dir(cfg, "mit1003"))
     bias = prepared.center_bias()
     test = prepared.split_indices("test")
-    want_cc = np.mean([cc(bias, prepared.density(i)) for i in test])
-    want_kl = np.mean([kl_div(bias, prepared.density(i)) for i in test])
+    want_cc = np.nanmean([cc(bias, prepared.density(i)) for i in test])  # NaN images left out
+    want_kl = np.nanmean([kl_div(bias, prepared.density(i)) for i in test])
     assert float(rows[10]["CC"]) == pytest.approx(want_cc, rel=1e-12)
     assert float(rows[10]["KL"]) == pytest.approx(want_kl, rel=1e-12)
     # a constant map has no variance: CC, SIM, NSS are undefined (MIT conventions), KL is not

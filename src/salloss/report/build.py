@@ -16,6 +16,8 @@ so a loss dropped from the grid does not leave its figures behind.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 from dataclasses import dataclass, field
@@ -26,7 +28,7 @@ from salloss.data import PreparedDataset
 from salloss.io import write_json, write_text
 from salloss.pipeline.config import PipelineConfig
 from salloss.pipeline.plan import REPORT_MARKER, plan_runs, prepared_dir, report_dir
-from salloss.report import charts, figures, maps, render
+from salloss.report import charts, figures, maps, render, significance
 from salloss.report.baselines import KINDS, Baseline, score_baseline
 from salloss.report.collect import RunResult, collect_runs
 from salloss.report.reference import PaperReference
@@ -35,6 +37,7 @@ from salloss.report.tables import (
     Table,
     build_tables,
     dataset_title,
+    higher_is_better,
     paper_dataset,
     table1_runs,
 )
@@ -162,6 +165,8 @@ def _overview(cfg: PipelineConfig, tables: list[Table], results: list[RunResult]
                 f"Heat map: {table.key}, {rows[0].dataset}, {rows[0].arch}",
                 "Every loss × metric; colour = z-score within the column, oriented so that "
                 "green is better (EMD, KL: lower is better); best value in bold.", f"{stem}.png"))
+            cd = _cd_diagram(table, block, w, f"cd_{table.key}_{rows[0].dataset}_{rows[0].arch}")
+            entries += [cd] if cd else []
     for group, g in cfg.grid.items():
         for d in g["datasets"]:
             for a in g["archs"]:
@@ -181,6 +186,14 @@ def _overview(cfg: PipelineConfig, tables: list[Table], results: list[RunResult]
     return entries
 
 
+def _dicts_csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in rows)
+    return buf.getvalue()
+
+
 def _json_safe(value: Any) -> Any:
     """NaN -> None, recursively (report.json stays strict JSON)."""
     if isinstance(value, dict):
@@ -188,6 +201,32 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, float) and value != value:
         return None
     return value
+
+
+def _cd_diagram(table: Table, block: Any, w: _Writer, name: str) -> FigureEntry | None:
+    """Critical-difference diagram of a block: Friedman mean ranks over the metrics."""
+    from salloss.errors import DataError
+    from salloss.stats import cd_diagram, friedman_table
+
+    scores = significance.mean_rank_table(block, table.metrics)
+    if len(scores) < 3:
+        return None
+    try:
+        res = friedman_table(scores, {m: higher_is_better(m) for m in table.metrics})
+    except DataError as exc:
+        log.warning("no CD diagram for %s / %s: %s", table.key, block.title, exc)
+        return None
+    cd = res.cd(significance.ALPHA)
+    note = (f"Friedman p = {res.pvalue:.2g} over N = {res.n_blocks} metrics; Nemenyi CD = "
+            f"{cd:.2f} (α = {significance.ALPHA})")
+    with figures.reproducible():
+        w.add(cd_diagram(res.mean_ranks, cd, w.root / "figures" / name,
+                         title=f"{table.key}: {block.title}", note=note))
+    return FigureEntry(
+        f"Critical-difference diagram: {table.key}, {block.title}",
+        "Mean rank of each loss over the metrics (1 = best; direction-aware); losses joined by "
+        f"a bar are not significantly different (Nemenyi, α = {significance.ALPHA}). {note}.",
+        f"figures/{name}.png")
 
 
 def _remove_stale(root: Path, written: list[str]) -> None:
@@ -214,9 +253,13 @@ def build_report(cfg: PipelineConfig, out_dir: str | Path | None = None, *,
     results = collect_runs(cfg, progress=progress)
     baselines = _baselines(cfg, results, progress)
     tables = build_tables(cfg, results, ref, baselines)
+    comparisons = {t.key: significance.mark_table(t, results) for t in tables[1:]}
     w = _Writer(root)
     tables_md = []
     for table in tables:
+        if comparisons.get(table.key):
+            w.text(f"tables/{table.key}_significance.csv",
+                   _dicts_csv(comparisons[table.key]))
         md = render.to_markdown(table)
         w.text(f"tables/{table.key}.md", md)
         w.text(f"tables/{table.key}.csv", render.to_csv(table))

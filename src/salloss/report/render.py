@@ -4,7 +4,8 @@
 Layout: one line per loss with our numbers, and the paper's published numbers on a line under
 it ("↳ paper"), so each of our values sits right above the value it reproduces. Marks: best
 **bold**, second _italic_, third <ins>underlined</ins> in Markdown; ``\\textbf``,
-``\\textit``, ``\\underline`` in LaTeX.
+``\\textit``, ``\\underline`` in LaTeX. ▲/▼ after a value: significantly better/worse than
+the block's reference row (◆); see `salloss.report.significance`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from salloss.report.stats import Stat
 from salloss.report.tables import Entry, Row, Table, fmt_stat, higher_is_better
 
 PAPER_LABEL = "↳ paper"
+REFERENCE_MARK = "◆"
+SIG_MARK = {1: "▲", -1: "▼"}
 
 
 def _arrow(metric: str) -> str:
@@ -35,7 +38,7 @@ def cell_text(entry: Entry | None, metric: str) -> str:
 def _lines(row: Row) -> list[tuple[str, Entry]]:
     if row.ours is None:
         return [(row.label, row.paper)] if row.paper else []
-    lines = [(row.label, row.ours)]
+    lines = [(f"{row.label} {REFERENCE_MARK}" if row.reference else row.label, row.ours)]
     if row.paper is not None:
         lines.append((PAPER_LABEL, row.paper))
     return lines
@@ -70,7 +73,9 @@ def to_markdown(table: Table, heading: str = "###") -> str:
                     for m in table.metrics:
                         text = _md_escape(cell_text(entry, m))
                         rank = entry.ranks.get(m)
-                        cells.append(_MD_MARK[rank].format(text) if rank in _MD_MARK else text)
+                        text = _MD_MARK[rank].format(text) if rank in _MD_MARK else text
+                        sig = SIG_MARK.get(entry.sig.get(m, 0))
+                        cells.append(f"{text} {sig}" if sig else text)
                     out.append("| " + " | ".join([_md_escape(label), ident, *cells]) + " |")
     out.append("")
     out += [f"- {n}" for n in table.notes]
@@ -93,12 +98,13 @@ def _num(stat: Stat | None) -> str:
 
 
 def to_csv(table: Table) -> str:
-    """One line per row: our mean, CI half-width and rank, and the paper's value (as printed)
-    and rank, per metric (empty where there is none); our numbers at full float precision."""
+    """One line per row: our mean, CI half-width, rank and significance mark (+1/−1/0 vs the
+    block's reference; empty when untested), and the paper's value (as printed) and rank, per
+    metric (empty where there is none); our numbers at full float precision."""
     header = ["table", "block", "section", "label", "loss_id", "spec", "dataset", "arch",
-              "n_images", "seeds"]
+              "n_images", "seeds", "reference"]
     for m in table.metrics:
-        header += [m, f"{m}_ci95", f"{m}_rank", f"{m}_paper", f"{m}_paper_rank"]
+        header += [m, f"{m}_ci95", f"{m}_rank", f"{m}_sig", f"{m}_paper", f"{m}_paper_rank"]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
@@ -108,14 +114,16 @@ def to_csv(table: Table) -> str:
                 line = [table.key, block.title, section.title, row.label, row.loss_id,
                         row.spec, row.dataset, row.arch,
                         "" if row.n_images is None else row.n_images,
-                        " ".join(map(str, row.seeds))]
+                        " ".join(map(str, row.seeds)), "yes" if row.reference else ""]
                 for m in table.metrics:
                     ours = row.ours.stats.get(m) if row.ours else None
                     half = ours.half_width if ours else None
                     theirs = row.paper.stats.get(m) if row.paper else None
                     printed = row.paper.texts.get(m) if row.paper else None
+                    sig = row.ours.sig.get(m) if row.ours else None
                     line += [_num(ours), "" if half is None else repr(half),
-                             _rank(row.ours, m), printed or _num(theirs), _rank(row.paper, m)]
+                             _rank(row.ours, m), "" if sig is None else str(sig),
+                             printed or _num(theirs), _rank(row.paper, m)]
                 writer.writerow(line)
     return buf.getvalue()
 
@@ -130,7 +138,9 @@ def _rank(entry: Entry | None, metric: str) -> str:
 _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
         "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
         "λ": r"$\lambda$", "±": r"$\pm$", "↑": r"$\uparrow$", "↓": r"$\downarrow$",
-        "–": "--", "·": r"$\cdot$", "≥": r"$\geq$", "↳": ""}
+        "–": "--", "·": r"$\cdot$", "≥": r"$\geq$", "↳": "", "◆": r"$\diamond$",
+        "▲": r"$\blacktriangle$", "▼": r"$\blacktriangledown$"}
+_TEX_SIG = {1: r"$^{\blacktriangle}$", -1: r"$^{\blacktriangledown}$"}
 _TEX_MARK = {1: r"\textbf{%s}", 2: r"\textit{%s}", 3: r"\underline{%s}"}
 
 
@@ -153,15 +163,16 @@ def _tex_cell(entry: Entry, metric: str, small: bool) -> str:
     rank = entry.ranks.get(metric)
     if rank in _TEX_MARK:
         text = _TEX_MARK[rank] % text
+    text += _TEX_SIG.get(entry.sig.get(metric, 0), "")
     return f"{{\\footnotesize {text}}}" if small else text
 
 
 def to_latex(table: Table) -> str:
-    """A booktabs ``table`` environment (needs ``\\usepackage{booktabs}``)."""
+    """A booktabs ``table`` environment (needs ``\\usepackage{booktabs,amssymb}``)."""
     n = len(table.metrics) + 1
     caption = tex_escape(_caption_title(table) + ". " + " ".join(table.notes))
     out = [f"% {_caption_title(table)}",
-           "% written by `salloss report`; needs \\usepackage{booktabs}",
+           "% written by `salloss report`; needs \\usepackage{booktabs,amssymb}",
            r"\begin{table}[t]", r"\centering", r"\small", r"\setlength{\tabcolsep}{4pt}",
            f"\\caption{{{caption}}}", f"\\label{{tab:salloss-{table.key}}}",
            r"\begin{tabular}{l" + "r" * (n - 1) + "}", r"\toprule",

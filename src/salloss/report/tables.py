@@ -53,6 +53,7 @@ class Entry:
     stats: dict[str, Stat]
     texts: dict[str, str] = field(default_factory=dict)  # the paper's printed digits
     ranks: dict[str, int | None] = field(default_factory=dict)
+    sig: dict[str, int] = field(default_factory=dict)  # vs the block's reference: +1/−1/0
 
 
 @dataclass
@@ -68,6 +69,7 @@ class Row:
     arch: str = ""
     n_images: int | None = None
     seeds: tuple[int, ...] = ()
+    reference: bool = False  # the block's reference of the significance tests
 
 
 @dataclass
