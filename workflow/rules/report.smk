@@ -8,6 +8,7 @@ def _report_inputs(w):
         files += [str(rd / f) for f in plan.EVAL_OUTPUTS + plan.TRAIN_OUTPUTS]
         files.append(str(rd / "dvclive"))
     files += [str(plan.prepared_dir(CFG, d)) for d in CFG.datasets]
+    files.append(CFG.report["reference"])  # the paper's published values
     return files
 
 
@@ -17,7 +18,8 @@ rule report:
     output:
         directory(str(plan.report_dir(CFG))),
     params:
-        settings=lambda w: repr((CFG.report, CFG.grid, CFG.losses, CFG.seeds)),
+        settings=lambda w: repr((CFG.report, CFG.grid, CFG.losses, CFG.seeds, CFG.evaluation,
+                                 CFG.datasets)),
     log:
         f"{LOGS}/report.log",
     benchmark:

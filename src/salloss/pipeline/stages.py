@@ -123,8 +123,8 @@ def _write_preview(pred_dir: Path, ids: list[str], path: Path) -> None:
             np.savez_compressed(fh, ids=np.array(ids, dtype=str), **arrays)
 
 
-def report(cfg: PipelineConfig) -> Path:
-    """Tables and figures of the preset (see `salloss.report`)."""
+def report(cfg: PipelineConfig) -> dict[str, Any]:
+    """Tables and figures of the preset (see `salloss.report`); returns report.json's content."""
     from salloss.report import build_report
 
     return build_report(cfg)
