@@ -90,16 +90,30 @@ def vgg16_features(weights: str | Path = "imagenet", seed: int = 0) -> nn.Sequen
     return feats
 
 
+# VGG-16 ("configuration D"): output channels of each 3×3 conv, "M" = 2×2 max-pool.
+_VGG16_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
+                 512, 512, 512, "M")
+
+
 def _empty_features() -> nn.Sequential:
-    """torchvision's VGG-16 ``features`` with uninitialised CPU storage.
+    """torchvision's VGG-16 ``features``, module for module (same indices and state-dict keys,
+    so torchvision's checkpoints load into it), with uninitialised CPU storage.
 
-    Built on the meta device: constructing the whole VGG-16 would first allocate and
-    initialise its 124M-parameter classifier (seconds) only to throw it away.
+    Built here rather than with ``torchvision.models.vgg16``: importing torchvision.models
+    pulls in torch._dynamo (about 3 s), paid by every pipeline job. tests/models checks that the
+    two modules are identical.
     """
-    from torchvision.models import vgg16
-
+    layers: list[nn.Module] = []
+    channels = 3
     with torch.device("meta"):
-        features = vgg16(weights=None).features
+        for item in _VGG16_LAYOUT:
+            if item == "M":
+                layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+            else:
+                layers += [nn.Conv2d(channels, int(item), kernel_size=3, padding=1),
+                           nn.ReLU(inplace=True)]
+                channels = int(item)
+        features = nn.Sequential(*layers)
     return features.to_empty(device="cpu")
 
 
