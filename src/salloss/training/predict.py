@@ -63,10 +63,18 @@ def load_model(run_dir: str | Path, device: str = "auto") -> tuple[nn.Module, di
 
 
 def to_original(pred: np.ndarray, original_size: tuple[int, int]) -> np.ndarray:
-    """A model-size map → float64 at the image's original (H, W), MATLAB bicubic."""
+    """A model-size map → float64 at the image's original (H, W), MATLAB bicubic, with the
+    small negative values of bicubic ringing clipped at 0.
+
+    Clipping is what the benchmark itself does: it receives 8-bit images, and MATLAB's
+    ``imresize`` of a uint8 map saturates at 0. Without it, KL is undefined (log of a negative
+    ratio) wherever ringing dips below zero under positive density. Model outputs are ReLU or
+    sigmoid maps, so nothing else is lost.
+    """
     from salloss.metrics.resize import resize_to
 
-    return resize_to(np.asarray(pred, dtype=np.float64), tuple(original_size))
+    full = resize_to(np.asarray(pred, dtype=np.float64), tuple(original_size))
+    return np.clip(full, 0.0, None)
 
 
 def to_float16(sal: np.ndarray) -> np.ndarray:
