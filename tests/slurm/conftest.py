@@ -6,7 +6,9 @@ that is a failure instead, so a CI machine that cannot run the test never report
 """
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -27,9 +29,15 @@ def slurm_cluster(tmp_path_factory):
         if os.environ.get("CI", "").lower() not in ("", "0", "false"):
             pytest.fail(msg + " (CI must run this test)")
         pytest.skip(msg)
-    # short path: munge's socket must fit a 108-byte sockaddr_un
-    with SlurmCluster(tmp_path_factory.mktemp("slurm")) as cluster, \
-            pytest.MonkeyPatch.context() as mp:
-        for key, value in cluster.env.items():
-            mp.setenv(key, value)
-        yield cluster
+    root = tmp_path_factory.mktemp("slurm")
+    short = None
+    if len(str(root)) > 80:  # munge's socket path must fit a 108-byte sockaddr_un
+        root = short = Path(tempfile.mkdtemp(prefix="salloss-slurm-"))
+    try:
+        with SlurmCluster(root) as cluster, pytest.MonkeyPatch.context() as mp:
+            for key, value in cluster.env.items():
+                mp.setenv(key, value)
+            yield cluster
+    finally:
+        if short is not None:
+            shutil.rmtree(short, ignore_errors=True)

@@ -4,7 +4,7 @@ Everything lives in one temp folder: munge key and socket, ``slurm.conf``, ``gre
 ``cgroup.conf``, state, spool, logs and a ``bin/srun`` shim. The daemons (munged, slurmctld,
 slurmd) run in the foreground as children of the test, on free loopback ports, so a system
 SLURM/munge (if any) is neither used nor touched, and `SlurmCluster.stop` ends exactly the
-processes it started (plus the job-step daemons its jobs spawned, found by pid, not by name).
+processes it started (plus the job-step daemons of its jobs, found by their SLURM_CONF).
 
 The node advertises more CPUs and memory than the machine has (``config_overrides``) and a
 ``gpu`` GRES backed by ``/dev/null``, so the resource requests of ``profiles/slurm``
@@ -68,7 +68,8 @@ def install_packages(timeout: float = 600) -> str | None:
         return f"not root: cannot apt-get install {' '.join(PACKAGES)} (install them first)"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for cmd in ([apt, "update", "-q"],
-                [apt, "install", "-y", "-q", "--no-install-recommends", *PACKAGES]):
+                [apt, "install", "-y", "-q", "--no-install-recommends",
+                 "-o", "DPkg::Lock::Timeout=120", *PACKAGES]):
         try:
             out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -88,17 +89,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _stepd_pids() -> set[int]:
-    """Pids of running slurmstepd processes (job-step daemons double-fork away from slurmd)."""
+def _stepd_pids(conf: Path) -> set[int]:
+    """Pids of the job-step daemons (slurmstepd) of the cluster configured by ``conf``: they
+    double-fork away from slurmd, and inherit its SLURM_CONF, which tells them apart."""
+    marker = f"SLURM_CONF={conf}".encode() + b"\0"
     pids = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                cmd = (entry / "cmdline").read_bytes()
-            except OSError:
+                if (entry / "cmdline").read_bytes().startswith(b"slurmstepd") and \
+                        marker in (entry / "environ").read_bytes():
+                    pids.add(int(entry.name))
+            except OSError:  # gone meanwhile, or not ours to read
                 continue
-            if cmd.startswith(b"slurmstepd"):
-                pids.add(int(entry.name))
     return pids
 
 
@@ -115,7 +118,6 @@ class SlurmCluster:
         self.conf = self.root / "slurm.conf"
         self.socket = self.root / "munge" / "munge.socket"
         self._procs: list[tuple[str, subprocess.Popen]] = []
-        self._stepds_before: set[int] = set()
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -174,7 +176,9 @@ class SlurmCluster:
             # test's checks) for an hour
             "MinJobAge=3600",
             "KillWait=10",
-            "JobRequeue=1",
+            # jobs are not requeueable unless submitted with --requeue (the profile's
+            # `slurm-requeue: true`), so the test sees whether the profile asks for it
+            "JobRequeue=0",
             f"NodeName={NODE} NodeHostname={host} NodeAddr=127.0.0.1 CPUs={self.cpus} "
             f"RealMemory={self.memory_mb} Gres=gpu:{self.gpus} State=UNKNOWN",
             f"PartitionName=cpu Nodes={NODE} Default=YES MaxTime=INFINITE State=UP",
@@ -203,7 +207,6 @@ class SlurmCluster:
     def start(self, timeout: float = 60) -> None:
         """Write the config, start munged, slurmctld and slurmd, wait until the node is idle."""
         self.write_config()
-        self._stepds_before = _stepd_pids()
         r = self.root
         self._spawn("munged", [
             "munged", "--foreground", "--force", f"--socket={self.socket}",
@@ -247,7 +250,7 @@ class SlurmCluster:
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and self.squeue("%i", "--states=R,CG,PD,S"):
                 time.sleep(0.5)
-        for pid in _stepd_pids() - self._stepds_before:  # left over from a killed job
+        for pid in _stepd_pids(self.conf):  # left over from a job that ignored scancel
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
