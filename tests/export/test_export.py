@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from export_helpers import (
     cat2000_stimuli,
     expected_maps,
@@ -173,3 +174,16 @@ def test_reexport_is_byte_identical_and_batch_size_free(
     export_submission(reference, "mit300", mit300_root, tmp_path / "a", device="cpu",
                       batch_size=3, quality=100, progress=False)
     assert files_under(tmp_path / "a") == files_under(out)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_export_matches_cpu(reference: Path, mit300_root: Path, mit300_export,
+                                 tmp_path: Path) -> None:
+    out, first = mit300_export
+    on_gpu = export_submission(reference, "mit300", mit300_root, tmp_path, device="cuda",
+                               batch_size=3, quality=100, progress=False)
+    for entry in on_gpu["files"]:
+        a = read_map(tmp_path / on_gpu["name"] / entry["path"])[0].astype(int)
+        b = read_map(out / first["name"] / entry["path"])[0].astype(int)
+        assert np.abs(a - b).max() <= 2  # TF32/cuDNN vs CPU float: a level or two at most
