@@ -4,7 +4,7 @@ Everything lives in one temp folder: munge key and socket, ``slurm.conf``, ``gre
 ``cgroup.conf``, state, spool, logs and a ``bin/srun`` shim. The daemons (munged, slurmctld,
 slurmd) run in the foreground as children of the test, on free loopback ports, so a system
 SLURM/munge (if any) is neither used nor touched, and `SlurmCluster.stop` ends exactly the
-processes it started (plus the job-step daemons of its jobs, found by their SLURM_CONF).
+processes it started (plus whatever its jobs left running, found by their SLURM_CONF).
 
 The node advertises more CPUs and memory than the machine has (``config_overrides``) and a
 ``gpu`` GRES backed by ``/dev/null``, so the resource requests of ``profiles/slurm``
@@ -89,19 +89,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _stepd_pids(conf: Path) -> set[int]:
-    """Pids of the job-step daemons (slurmstepd) of the cluster configured by ``conf``: they
-    double-fork away from slurmd, and inherit its SLURM_CONF, which tells them apart."""
-    marker = f"SLURM_CONF={conf}".encode() + b"\0"
+def _job_pids(conf: Path) -> set[int]:
+    """Pids of processes left by the jobs of the cluster configured by ``conf``: job-step
+    daemons (slurmstepd double-forks away from slurmd) and job processes that outlived their
+    step. Both inherit this cluster's SLURM_CONF; job processes also carry SLURM_JOB_ID (the
+    test's own processes and Snakemake do not)."""
+    conf_var = f"SLURM_CONF={conf}".encode() + b"\0"
     pids = set()
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "cmdline").read_bytes().startswith(b"slurmstepd") and \
-                        marker in (entry / "environ").read_bytes():
-                    pids.add(int(entry.name))
-            except OSError:  # gone meanwhile, or not ours to read
-                continue
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = b"\0" + (entry / "environ").read_bytes()
+            stepd = (entry / "cmdline").read_bytes().startswith(b"slurmstepd")
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if b"\0" + conf_var in environ and (stepd or b"\0SLURM_JOB_ID=" in environ):
+            pids.add(int(entry.name))
     return pids
 
 
@@ -157,8 +161,10 @@ class SlurmCluster:
             f"SlurmdLogFile={r / 'log' / 'slurmd.log'}",
             "SlurmctldDebug=info",
             "SlurmdDebug=info",
-            # no cgroups, no accounting database: what a CI VM or container can run
-            "ProctrackType=proctrack/linuxproc",
+            # no cgroups, no accounting database: what a CI VM or container can run. Jobs are
+            # tracked by process group: with proctrack/linuxproc a requeued job's batch-step
+            # Snakemake, reparented to init when its shell died, escaped the final SIGKILL
+            "ProctrackType=proctrack/pgid",
             "TaskPlugin=task/none",
             "JobAcctGatherType=jobacct_gather/none",
             "AccountingStorageType=accounting_storage/none",
@@ -193,7 +199,7 @@ class SlurmCluster:
         shim.write_text(f'#!/bin/sh\nSLURM_CONF="{self.conf}" exec {srun} "$@"\n')
         shim.chmod(0o755)
         (r / "cgroup.conf").write_text(
-            "# proctrack/linuxproc + task/none: cgroups are not used by this test cluster\n"
+            "# proctrack/pgid + task/none: cgroups are not used by this test cluster\n"
             "CgroupAutomount=no\nConstrainCores=no\nConstrainDevices=no\nConstrainRAMSpace=no\n")
 
     @property
@@ -250,7 +256,7 @@ class SlurmCluster:
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and self.squeue("%i", "--states=R,CG,PD,S"):
                 time.sleep(0.5)
-        for pid in _stepd_pids(self.conf):  # left over from a job that ignored scancel
+        for pid in _job_pids(self.conf):  # left over from a job that outlived scancel
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -265,6 +271,10 @@ class SlurmCluster:
                     proc.kill()
                     proc.wait(timeout=15)
         self._procs.clear()
+
+    def leftover_pids(self) -> set[int]:
+        """Processes of this cluster's jobs still alive (none once every job has ended)."""
+        return _job_pids(self.conf)
 
     def __enter__(self) -> SlurmCluster:
         try:

@@ -216,6 +216,12 @@ def test_requeued_training_resumes_from_its_checkpoint(slurm_run):
     epoch = int(resumed[0][0])  # the epoch it continued in: epoch - 1 were done before
     assert epoch - 1 >= 1, f"resumed at epoch {epoch}, batch {resumed[0][1]}: nothing was kept"
 
+    # the interrupted attempt left nothing behind that could race the one that finished
+    deadline = time.monotonic() + 30
+    while run.cluster.leftover_pids() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not run.cluster.leftover_pids(), "job processes outlived their SLURM job"
+
     summary_path = run.repo / plan.run_dir(run.cfg, *r.key()) / "summary.json"
     summary = json.loads(summary_path.read_text())
     assert summary["resumes"] == 1, summary_path
