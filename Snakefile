@@ -17,8 +17,13 @@ configfile: "params.yaml"
 PARAMS = str(workflow.overwrite_configfiles[-1]) if workflow.overwrite_configfiles else "params.yaml"
 CFG = load_params(PARAMS)
 RUNS = plan.plan_runs(CFG)
-SALLOSS = "salloss run {stage} --params " + PARAMS
+SALLOSS = "salloss run {stage} --params " + PARAMS + " --threads {{threads}}"
 LOGS = f"logs/{CFG.preset}"
+# CPU-only presets (the demo) run single-threaded jobs side by side and claim no GPU; GPU
+# presets claim one GPU per training/evaluation job (capped by the profile on a workstation).
+CPU_ONLY = CFG.device == "cpu"
+GPU = 0 if CPU_ONLY else 1
+JOB_THREADS = 1 if CPU_ONLY else 4
 
 # A workstation's `gpu` cap (profiles/default) must not serialise jobs on a cluster.
 resource_scopes:

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "report": "salloss.report.cli",
     "run": "salloss.pipeline.cli",
     "plan": "salloss.pipeline.cli",
+    "export": "salloss.export.cli",
 }
 
 

@@ -23,8 +23,9 @@ rule features:
     params:
         settings=lambda w: repr((CFG.archs[w.arch].model, CFG.archs[w.arch].input_size,
                                  CFG.backbone_weights)),
+    threads: JOB_THREADS
     resources:
-        gpu=lambda w: int(plan.uses_feature_cache(CFG, w.arch)),
+        gpu=lambda w: GPU * int(plan.uses_feature_cache(CFG, w.arch)),
     log:
         f"{LOGS}/features/{{dataset}}/{{arch}}.log",
     benchmark:

@@ -13,8 +13,9 @@ rule evaluate:
          for f in plan.EVAL_OUTPUTS],
     params:
         settings=lambda w: repr((CFG.evaluation, CFG.report["figure3_images"])),
+    threads: JOB_THREADS
     resources:
-        gpu=1,
+        gpu=GPU,
     log:
         f"{LOGS}/evaluate/{{dataset}}/{{arch}}/{{loss}}/seed{{seed}}.log",
     benchmark:

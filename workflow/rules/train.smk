@@ -20,8 +20,9 @@ rule train:
         checkpoint=lambda w: str(plan.checkpoint_dir(CFG, w.dataset, w.arch, w.loss, int(w.seed))),
         # rerun when anything that determines the result changes (spec, optimiser, sizes, …)
         settings=lambda w: repr(sorted(train_config(CFG, w.arch, w.loss, int(w.seed)).items())),
+    threads: JOB_THREADS
     resources:
-        gpu=1,
+        gpu=GPU,
     log:
         f"{LOGS}/train/{{dataset}}/{{arch}}/{{loss}}/seed{{seed}}.log",
     benchmark:

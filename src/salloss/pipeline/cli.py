@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
+from salloss.errors import ConfigError
 from salloss.pipeline import plan, stages
 from salloss.pipeline.config import load_params
 
@@ -32,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for name, (help_text, keys) in specs.items():
         s = stage.add_parser(name, help=help_text, description=help_text)
         s.add_argument("--params", default="params.yaml", help="params file (default: %(default)s)")
+        s.add_argument("--threads", type=int, default=None, metavar="N",
+                       help="CPU threads for PyTorch/BLAS in this job (default: all cores); "
+                            "the Snakemake rules pass their `threads`")
         for key in keys:
             s.add_argument(f"--{key}", required=True, type=int if key == "seed" else str,
                            help=f"the {key} of the job (a key of the params' {key}s)"
@@ -48,6 +53,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ConfigError(f"--threads must be >= 1, got {args.threads}")
+        # read by torch/OpenMP/BLAS at import, which has not happened yet in this process
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ[var] = str(args.threads)
     cfg = load_params(args.params)
     keys = {k: getattr(args, k) for k in ("dataset", "arch", "loss", "seed") if hasattr(args, k)}
     getattr(stages, args.stage)(cfg, **keys)
