@@ -76,7 +76,7 @@ def _mutated(edit):
         (lambda r: r["archs"]["sam_vgg"].update(model="sam"), ["archs.sam_vgg.model", "sam_vgg"]),
         (lambda r: r["archs"]["baseline"].update(input_size=[300]), ["archs.baseline.input_size"]),
         (lambda r: r["evaluation"]["metrics"].append("AUC"),
-         ["evaluation.metrics[7]", "'AUC'", "AUC-J"]),
+         ["evaluation.metrics[9]", "'AUC'", "AUC-J"]),
         (lambda r: r.update(seeds=[]), ["seeds"]),
         (lambda r: r.update(seeds=[0, 0]), ["seeds", "duplicates"]),
         (lambda r: r.update(device="tpu"), ["device", "cuda"]),
