@@ -5,7 +5,9 @@ starting over, and Snakemake still finishes.
 
 One Snakemake run serves both tests (each job costs ~20 s of scheduling and start-up on 2
 cores): the baseline's mse run of the tiny preset, and its SAM-VGG mse run made a few epochs
-longer so that it can be requeued after its first checkpoint.
+longer so that it can be requeued after its first checkpoint. The preset's device is `auto`, as
+in the paper preset, so the Snakefile claims GPUs as it would for the real study (the jobs see
+the /dev/null "GPU", find no CUDA and run on the CPU).
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ pytestmark = pytest.mark.slow
 PROFILE = "profiles/slurm"
 # On this test cluster (as on any cluster without an accounting database) job states come from
 # squeue; the first status check comes after 2 s instead of 40 s to keep the test short.
-SLURM_ARGS = ("--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2")
+# One thread per job: the CI machine has 2 cores (SLURM still gets the profile's cpus_per_task).
+SLURM_ARGS = ("--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
+              "--set-threads", "features=1", "train=1", "evaluate=1")
 PRESET = "requeue.yaml"
 LONG_ARCH = "sam_vgg"  # ~4-10 s per epoch here: time to requeue it after epoch 1
 LONG_EPOCHS = 4
@@ -100,6 +104,7 @@ def slurm_run(slurm_cluster: SlurmCluster, tmp_path_factory) -> SlurmRun:
     repo = fresh_copy(tmp / "clone")
     preset = yaml.safe_load(TINY.read_text())
     preset["archs"][LONG_ARCH]["train"].update(max_epochs=LONG_EPOCHS, patience=LONG_EPOCHS)
+    preset["device"] = "auto"  # a GPU preset: CPU-only presets claim no GPU
     (repo / PRESET).write_text(yaml.safe_dump(preset, sort_keys=False))
     cfg = load_params(repo / PRESET)
     runs = [next(r for r in plan.plan_runs(cfg) if r.arch == arch and r.loss == "mse")
@@ -109,8 +114,8 @@ def slurm_run(slurm_cluster: SlurmCluster, tmp_path_factory) -> SlurmRun:
     targets = [str(plan.run_dir(cfg, *r.key()) / "scores.csv") for r in runs]
 
     log = tmp / "snakemake.log"
-    cmd = [str(BIN / "snakemake"), "--profile", PROFILE, "--configfile", PRESET, *SLURM_ARGS,
-           *targets]
+    cmd = [str(BIN / "snakemake"), *targets, "--profile", PROFILE, "--configfile", PRESET,
+           *SLURM_ARGS]
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, cwd=repo, env=env(), stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
@@ -187,8 +192,8 @@ def test_reduced_demo_completes_through_the_slurm_profile(slurm_run):
         assert int(job["CPUs/Task"]) == want["cpus_per_task"], where
         assert _mb(job["MinMemoryNode"]) == want["mem_mb"], where
         assert _minutes(job["TimeLimit"]) == want["runtime"], where
-        # the Snakefile's `gpu=1` (train, evaluate, the baseline's frozen-VGG features)
-        # became `--gpus=1`; jobs that need no GPU must not hold one
+        # the Snakefile's `gpu=1` (train, evaluate, the baseline's frozen-VGG features of a
+        # GPU preset) became `--gpus=1`; jobs that need no GPU must not hold one
         if rule == "features":
             wants_gpu = any(plan.uses_feature_cache(run.cfg, a)
                             for _, a in pairs if job["Comment"].endswith(f"_{a}"))
