@@ -139,6 +139,8 @@ def test_activations():
     common = dict(weights="none", seed=1, blur_padding="replicate")
     sig = build("baseline", activation="sigmoid", **common).eval()
     relu = build("baseline", activation="relu", **common).eval()
+    with torch.no_grad():  # the sigmoid head starts at its prior bias; compare equal logits
+        sig.head.out.bias.copy_(relu.head.out.bias)
     feats = sig.encode(x)
     grid = tuple(feats.shape[-2:])
     # Shift both models' logits to straddle 0 so the ReLU has work to do.
@@ -241,3 +243,17 @@ def test_bf16_autocast(model):
         out = model(x)
     assert out.shape == (2, 1, 48, 64) and torch.isfinite(out).all()
     torch.testing.assert_close(out.float(), model(x), rtol=0.1, atol=0.1)
+
+
+def test_sigmoid_head_starts_at_the_prior_not_one_half():
+    """A sigmoid baseline starts near SIGMOID_PRIOR (mostly-background targets), a ReLU one
+    at zero bias; features of zero isolate the output bias."""
+    from salloss.models.baseline import SIGMOID_PRIOR
+
+    sig = build("baseline", weights="none", activation="sigmoid", input_size=(64, 64)).eval()
+    feats = torch.zeros((1, 1280, 8, 8))
+    out = sig.decode(feats, (64, 64))
+    centre = float(out[0, 0, 32, 32])
+    assert abs(centre - SIGMOID_PRIOR) < 1e-4
+    relu = build("baseline", weights="none", activation="relu", input_size=(64, 64)).eval()
+    assert float(relu.head.out.bias) == 0.0

@@ -1,8 +1,11 @@
-"""End to end on the tiny preset: Snakemake runs every job and writes every table and figure;
-an interrupted Snakemake continues where it stopped; `dvc repro` after editing one loss reruns
-only that loss's jobs and the report."""
+"""End to end: the demo preset from a fresh clone runs every job and reproduces the committed
+report; on the tiny preset, an interrupted Snakemake continues where it stopped, and `dvc repro`
+after editing one loss reruns only that loss's jobs and the report."""
 
+import csv
 import json
+import math
+import re
 import shutil
 import signal
 import subprocess
@@ -11,12 +14,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from workflow_utils import BIN, TINY, env, fresh_copy, run
+from workflow_utils import BIN, ROOT, TINY, env, fresh_copy, run
 
 from salloss.pipeline import plan
 from salloss.pipeline.config import load_params
 
 pytestmark = pytest.mark.slow
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
 def _snakemake(repo: Path, *extra: str, check: bool = True):
@@ -28,23 +32,50 @@ def _all_outputs(cfg) -> list[Path]:
     return [Path(o) for outs in plan.planned_outputs(cfg).values() for o in outs]
 
 
-def test_snakemake_runs_every_job_and_writes_the_report(tmp_path):
+def _csv_rows(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def _same_numbers(ours: list[list[str]], committed: list[list[str]], where: str) -> None:
+    """Cell by cell: the text equal, and every number in it (incl. 'm ± h') equal up to
+    floating-point noise: one unit in the last printed digit (tables print 4 decimals)."""
+    assert len(ours) == len(committed), where
+    for r, (a_row, b_row) in enumerate(zip(ours, committed, strict=True)):
+        assert len(a_row) == len(b_row), f"{where} row {r}"
+        for a, b in zip(a_row, b_row, strict=True):
+            xa, xb = NUMBER.findall(a), NUMBER.findall(b)
+            assert NUMBER.sub("#", a) == NUMBER.sub("#", b), f"{where} row {r}: {a!r} vs {b!r}"
+            for u, v in zip(xa, xb, strict=True):
+                assert math.isclose(float(u), float(v), rel_tol=1e-6, abs_tol=1.5e-4), (
+                    f"{where} row {r}: {a!r} vs committed {b!r}")
+
+
+def test_demo_from_a_fresh_clone_regenerates_the_committed_report(tmp_path):
+    """`snakemake --cores all` on the demo preset runs every job, writes every table and
+    figure, and reproduces the committed results/demo/report tables number for number."""
     repo = fresh_copy(tmp_path / "clone")
-    _snakemake(repo)
-    cfg = load_params(TINY)
+    started = time.monotonic()
+    run([str(BIN / "snakemake"), "--cores", "all"], repo, timeout=2400)
+    elapsed = time.monotonic() - started
+    cfg = load_params(ROOT / "params.yaml")
     missing = [str(o) for o in _all_outputs(cfg) if not (repo / o).exists()]
     assert not missing
-    report = json.loads((repo / plan.report_dir(cfg) / "report.json").read_text())
-    written = [repo / plan.report_dir(cfg) / f for f in report["files"]]
-    assert written and all(p.exists() for p in written)
-    names = {p.name for p in written}
-    for table in ("table1", "table2", "table4"):
-        assert {f"{table}.md", f"{table}.csv", f"{table}.tex"} <= names
-    assert any(n.endswith(".png") for n in names) and any(n.endswith(".pdf") for n in names)
-    # every run of the params is in the report, read from the params (not a glob)
-    assert len(report["runs"]) == len(plan.plan_runs(cfg))
-    # a second invocation has nothing to do
-    again = _snakemake(repo, "--dry-run")
+    out = repo / plan.report_dir(cfg)
+    report = json.loads((out / "report.json").read_text())
+    names = set(report["files"])
+    for table in ("table1", "table2", "table3", "table4"):
+        assert {f"tables/{table}.{ext}" for ext in ("md", "csv", "tex")} <= names
+    assert any(n.startswith("figures/fig2") for n in names)
+    assert any(n.startswith("figures/fig3") for n in names)
+    assert any(n.startswith("figures/fig4") for n in names)
+    assert len(report["runs"]) == len(plan.plan_runs(cfg)) == 36
+    committed = ROOT / plan.report_dir(cfg)
+    for rel in sorted(n for n in names if n.startswith("tables/") and n.endswith(".csv")):
+        assert (committed / rel).exists(), f"{rel} is produced but not committed"
+        _same_numbers(_csv_rows(out / rel), _csv_rows(committed / rel), rel)
+    print(f"demo preset end to end: {elapsed:.0f} s")
+    again = run([str(BIN / "snakemake"), "--cores", "all", "--dry-run"], repo)
     assert "Nothing to be done" in again.stdout + again.stderr
 
 

@@ -26,6 +26,7 @@ are made non-negative (|Glorot|) so a ReLU output never starts dead (see `Baseli
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -103,6 +104,10 @@ class FrozenVGGTaps(nn.Module):
         return torch.cat(resized, dim=1)
 
 
+# Initial output of a sigmoid head (see BaselineHead): about the mean of a max-normalised density.
+SIGMOID_PRIOR = 0.1
+
+
 class BaselineHead(nn.Module):
     """The trainable decoder: 1280-channel features → one saliency map (see module docstring)."""
 
@@ -139,6 +144,12 @@ class BaselineHead(nn.Module):
         # output would start dead (all zeros, no gradient). Non-negative weights keep it alive.
         with torch.no_grad():
             self.out.weight.abs_()
+            if self.activation == "sigmoid":
+                # Prior-probability init (Lin et al. 2017, the focal-loss paper): start the map
+                # at P ≈ SIGMOID_PRIOR instead of 0.5 everywhere — saliency targets are mostly
+                # near 0, and from 0.5 the BCE family spends its first epochs lowering the
+                # background rather than learning where people look.
+                self.out.bias.fill_(math.log(SIGMOID_PRIOR / (1 - SIGMOID_PRIOR)))
 
     def blur(self, x: Tensor) -> Tensor:
         """Convolve B×1×h×w maps with the fixed Gaussian ('same' size, ``blur_padding``)."""

@@ -1,0 +1,71 @@
+"""Random search over the coefficients of a combined loss (issue 7: "optimised combinations").
+
+A sweep names the terms to combine (e.g. kld, cc, nss, sigmse(lam=0.55), df, gm, r) and a list of
+candidate indices. Candidate k's coefficients are drawn log-uniformly from `coef_range` with a
+generator seeded by (sweep seed, k) — a pure function, so a candidate's spec never depends on
+which other candidates exist, and adding candidates to the list leaves the old ones unchanged.
+The sign of each term comes from the loss registry: similarities (cc, nss) are maximised, so
+they get a negative coefficient, as in the paper's LC1 = 10*kld - 2*cc - nss.
+
+Each candidate is one training on the TRAIN split (early stopping on VAL), then scored on the
+VAL split; the candidate with the best validation score of `select` wins, and only that one is
+scored on the TEST split — once, by its own job. Nothing in the search reads the test split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+
+import numpy as np
+
+from salloss.errors import ConfigError
+
+
+def candidate_coefficients(seed: int, index: int, n_terms: int,
+                           coef_range: tuple[float, float]) -> list[float]:
+    """Magnitudes of candidate `index`: log-uniform in `coef_range`, 3 significant digits."""
+    lo, hi = coef_range
+    digest = hashlib.sha256(f"salloss-sweep:{seed}:{index}".encode()).digest()
+    rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+    values = np.exp(rng.uniform(math.log(lo), math.log(hi), size=n_terms))
+    return [float(f"{v:.3g}") for v in values]
+
+
+def term_sign(term: str) -> float:
+    """-1 for a similarity (maximised, e.g. cc, nss), +1 for a loss; from the loss registry."""
+    from salloss.losses.registry import REGISTRY
+
+    match = re.match(r"\s*([A-Za-z_]\w*)", term)
+    name = match.group(1) if match else term
+    if name not in REGISTRY:
+        raise ConfigError(f"unknown loss term {name!r}; valid terms: {', '.join(REGISTRY)}")
+    return -1.0 if REGISTRY[name].higher_is_better else 1.0
+
+
+def candidate_spec(terms: list[str], coefficients: list[float]) -> str:
+    """The loss spec of one candidate: `c1*t1 ± c2*t2 …` with similarity terms negated."""
+    from salloss.losses.spec import canonical
+
+    pieces = [f"{term_sign(t) * c:+g}*{t}" for t, c in zip(terms, coefficients, strict=True)]
+    return canonical(" ".join(pieces).lstrip("+"))
+
+
+def check_terms(terms: list[str], where: str) -> None:
+    """Each entry must be ONE term without coefficient or sign (e.g. 'sigmse(lam=0.55)')."""
+    from salloss.losses.spec import parse
+
+    if not isinstance(terms, list) or len(terms) < 2:
+        raise ConfigError(f"{where}: give a list of at least two terms to weight")
+    for i, term in enumerate(terms):
+        if not isinstance(term, str) or term.strip().startswith(("-", "+")) or "*" in term:
+            raise ConfigError(f"{where}[{i}]: {term!r} must be a single term without a "
+                              "coefficient or sign (the sweep sets both)")
+        try:
+            sign = term_sign(term)
+            parsed = parse(("-" if sign < 0 else "") + term)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}[{i}]: {exc}") from None
+        if len(parsed) != 1:
+            raise ConfigError(f"{where}[{i}]: {term!r} must be a single term")
