@@ -7,11 +7,16 @@ linear combinations written as spec strings.
     total = loss(pred, density, fixations); total.backward(); loss.last_terms
 
 Every term is also a plain function on B×1×H×W tensors (batch mean), e.g. `kld(pred, density)`.
+
+Learned weights: `build("learned(kld, cc, sigmse(lam=0.55)) - nss + r")` learns one weight per
+term of the group with the model (Kendall et al. 2018; `salloss.losses.learned`); the trainer
+optimises `loss.learned_parameters()` and records `loss.combination()`.
 """
 
 from salloss.losses.base import EPS
 from salloss.losses.combined import CombinedLoss, build
 from salloss.losses.distribution import bce, bhat, focal, kld, nll, wbce
+from salloss.losses.learned import UncertaintyWeights
 from salloss.losses.paper import LC1, LC1_R, LC2, TABLE1, TABLE2, TABLE3, TABLE4, TABLES
 from salloss.losses.perceptual import VGGPyramid, df, gm, load_extractor
 from salloss.losses.pixel import ae, ead, mse, sigmse, wmse
@@ -36,6 +41,7 @@ __all__ = [
     "Param",
     "Term",
     "TermInfo",
+    "UncertaintyWeights",
     "VGGPyramid",
     "ae",
     "bce",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
+from salloss.losses.learned import FORM, REFERENCE, form_of
 from salloss.losses.paper import TABLES
 from salloss.losses.registry import REGISTRY
-from salloss.losses.spec import format_terms, parse, spec_id
+from salloss.losses.spec import Term, format_terms, parse, spec_id
 
 
 class _SpecArgParser(argparse.ArgumentParser):
@@ -34,8 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="list the loss terms, validate a loss spec",
         description=(
             "The loss library: 15 terms of the paper plus the center-bias regularizer `r`, "
-            "combined as spec strings such as '10*kld - 2*cc - nss + r'. Without a "
-            "subcommand, lists the terms."
+            "combined as spec strings such as '10*kld - 2*cc - nss + r'. A 'learned(...)' "
+            "group learns the weights of its terms during training (uncertainty weighting, "
+            "Kendall et al. 2018), e.g. 'learned(kld, cc, sigmse(lam=0.55)) - nss + r'. "
+            "Without a subcommand, lists the terms."
         ),
     )
     parser.set_defaults(func=_list, format="text")
@@ -46,7 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "list",
         help="print the registry table",
         description="Print every loss term: name, category, direction, output activation, "
-        "default parameters, formula and the paper's row name.",
+        "default parameters, formula, the paper's row name, and the loss form a "
+        "learned(...) group weights ('-' where the term cannot be learned).",
     )
     p_list.add_argument("--format", choices=("text", "markdown"), default="text",
                         help="aligned text (default) or a Markdown table (for the README)")
@@ -60,7 +64,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "terms. Exit status 2 with the reason when the spec is invalid. Grammar: terms "
             "joined by + or -, each [coef*]name[(key=value,...)], e.g. "
             "'10*kld - 2*cc - nss + df + gm + sigmse(lam=0.55) + r'. Similarities (cc, nss) "
-            "need a negative coefficient. Quote the spec; one starting with '-' may be "
+            "need a negative coefficient. One group 'learned(t1, t2, ...)' (two or more "
+            "terms, no signs or coefficients inside) has its weights learned during "
+            "training: each term adds 0.5*exp(-s)*L + 0.5*s with a trained log-variance s "
+            "(L = 1 - cc for cc; nss and r cannot be learned, keep them outside, e.g. "
+            "'learned(kld, cc) - nss + r'). Quote the spec; one starting with '-' may be "
             "preceded by '--'."
         ),
     )
@@ -96,7 +104,8 @@ def _fmt_params(params: dict[str, float | None]) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    header = ["name", "category", "better", "activation", "parameters", "formula", "paper row"]
+    header = ["name", "category", "better", "activation", "parameters", "formula", "paper row",
+              "learned form"]
     rows = [
         [
             info.name,
@@ -106,6 +115,7 @@ def _list(args: argparse.Namespace) -> int:
             _fmt_params({k: p.default for k, p in info.params.items()}) or "-",
             info.formula,
             info.paper_row,
+            info.learned_form or "-",
         ]
         for info in REGISTRY.values()
     ]
@@ -119,17 +129,26 @@ def _check(args: argparse.Namespace) -> int:
     infos = [REGISTRY[t.name] for t in terms]
     activation = "sigmoid" if any(i.activation == "sigmoid" for i in infos) else "relu"
     needs = sorted({n for i in infos for n in i.needs})
+    learned = any(t.learned for t in terms)
     if args.json:
+        rows = [
+            {"label": t.label, "name": t.name, "coef": t.coef, "params": dict(t.params),
+             "category": REGISTRY[t.name].category}
+            for t in terms
+        ]
+        extra = {}
+        if learned:  # keys only for learned specs: other specs' JSON is unchanged
+            extra = {"learned_form": FORM}
+            for row, t in zip(rows, terms, strict=True):
+                row.update(learned=t.learned,
+                           loss_form=REGISTRY[t.name].learned_form if t.learned else None)
         print(json.dumps({
             "spec": format_terms(terms),
             "id": spec_id(spec),
             "activation": activation,
             "needs": needs,
-            "terms": [
-                {"label": t.label, "name": t.name, "coef": t.coef, "params": dict(t.params),
-                 "category": REGISTRY[t.name].category}
-                for t in terms
-            ],
+            **extra,
+            "terms": rows,
         }, indent=2))
         return 0
     print(f"spec:       {format_terms(terms)}")
@@ -137,17 +156,29 @@ def _check(args: argparse.Namespace) -> int:
     print(f"activation: {activation}")
     print(f"needs:      {', '.join(needs)}")
     rows = [
-        [t.label, f"{t.coef:+g}", REGISTRY[t.name].category,
+        [t.label, _coef_text(t), REGISTRY[t.name].category,
          "higher" if REGISTRY[t.name].higher_is_better else "lower",
          _fmt_params(dict(t.params)) or "-"]
         for t in terms
     ]
     print(_render(["term", "coef", "category", "better", "parameters"], rows))
+    if learned:
+        print(f"note: learned weights ({REFERENCE}): each learned term adds {FORM} with a "
+              "log-variance s trained with the model (starting at 0); L is the term, or "
+              "its loss form (1 − cc) for a similarity")
     if "center_bias" in needs:
         print("note: r needs the training split's center-bias map when the loss is built")
     if "vgg" in needs:
         print("note: df/gm load a frozen VGG-16 (weights 'imagenet', 'none' or a .pth path)")
     return 0
+
+
+def _coef_text(term: Term) -> str:
+    """'+10', '-2', or 'learned (L = 1 − cc)' for a term of the learned group."""
+    if not term.learned:
+        return f"{term.coef:+g}"
+    offset, direction = form_of(term)
+    return "learned" if direction > 0 else f"learned (L = {offset:g} − {term.label})"
 
 
 def _paper(args: argparse.Namespace) -> int:

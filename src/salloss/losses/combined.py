@@ -7,6 +7,11 @@
 
 The breakdown holds each term's RAW value (before its coefficient), so mis-scaled combinations
 are visible: total = Σ loss.terms[label] · parts[label].
+
+A spec with a `learned(...)` group (see `salloss.losses.learned`) also owns the learned
+log-variances: `loss.weighting` is an `UncertaintyWeights` submodule whose `log_vars` the
+trainer optimises with the model; its terms add Σ ½·exp(−s)·L + ½·s (L = 1 − cc for cc) to
+the fixed terms' Σ coef·term, and the breakdown still holds their raw values.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from torch import Tensor, nn
 
 from salloss.errors import ConfigError, DataError
 from salloss.losses.base import check_map, check_same_shape
+from salloss.losses.learned import UncertaintyWeights, combination
 from salloss.losses.perceptual import VGGPyramid, load_extractor
 from salloss.losses.registry import REGISTRY, TermInputs
 from salloss.losses.regularizers import as_center_bias, fit_center_bias
@@ -34,7 +40,9 @@ class CombinedLoss(nn.Module):
     Attributes: `spec` (canonical text), `id` (filesystem-safe, see `spec_id`), `components`
     (the `Term`s), `terms` (label → coefficient), `params` (label → all parameters, defaults
     filled), `activation` ('sigmoid' if any term is distribution-based, else 'relu'),
-    `vgg_weights` (the perceptual VGG's weights tag, None without df/gm), `last_terms`.
+    `vgg_weights` (the perceptual VGG's weights tag, None without df/gm), `last_terms`,
+    `weighting` (the `UncertaintyWeights` of a `learned(...)` group, else None). In `terms`, a
+    learned term's coefficient is its direction (±1); its weight is in `weighting`.
     """
 
     def __init__(
@@ -60,6 +68,8 @@ class CombinedLoss(nn.Module):
         )
         self._fitted: tuple[tuple[Any, ...], Tensor] | None = None
         self._last: dict[str, Tensor] = {}
+        learned = [t for t in components if t.learned]
+        self.weighting = UncertaintyWeights(learned) if learned else None
 
     def forward(
         self, pred: Tensor, density: Tensor | None = None, fixations: Tensor | None = None
@@ -84,11 +94,18 @@ class CombinedLoss(nn.Module):
             extractor=self.extractor,
         )
         parts: dict[str, Tensor] = {}
+        learned: list[Tensor] = []
         total: Tensor | None = None
         for term in self.components:
             value = REGISTRY[term.name].call(inputs, **term.params)
             parts[term.label] = value
+            if term.learned:
+                learned.append(value)
+                continue
             total = term.coef * value if total is None else total + term.coef * value
+        if self.weighting is not None:
+            group = self.weighting(learned)
+            total = group if total is None else total + group
         assert total is not None
         self._last = {k: v.detach() for k, v in parts.items()}
         return total, parts
@@ -101,9 +118,32 @@ class CombinedLoss(nn.Module):
         """
         return {k: float(v) for k, v in self._last.items()}
 
+    def criterion(self, means: dict[str, float]) -> float:
+        """The value early stopping compares, from the split means of the raw terms.
+
+        Fixed terms: Σ coef·mean. A learned group adds its s-free profile ½·Σ (1 + log L̄)
+        (`UncertaintyWeights.profile`), so moving log-variances cannot lower it.
+        """
+        fixed = sum(t.coef * means[t.label] for t in self.components if not t.learned)
+        if self.weighting is None:
+            return fixed
+        return fixed + self.weighting.profile(means)
+
+    def combination(self) -> dict[str, Any] | None:
+        """The current learned combination (`salloss.losses.learned.combination`); None for
+        a spec without a learned group."""
+        if self.weighting is None:
+            return None
+        return combination(self.components, self.weighting.log_var_values())
+
+    def learned_parameters(self) -> list[nn.Parameter]:
+        """The parameters the trainer must optimise besides the model's ([] for fixed specs)."""
+        return [self.weighting.log_vars] if self.weighting is not None else []
+
     def describe(self) -> dict[str, Any]:
-        """JSON-ready summary for run records: spec, id, terms, params, activation, weights."""
-        return {
+        """JSON-ready summary for run records: spec, id, terms, params, activation, weights
+        (and, for a learned spec, the current `combination`)."""
+        out = {
             "spec": self.spec,
             "id": self.id,
             "terms": dict(self.terms),
@@ -114,6 +154,9 @@ class CombinedLoss(nn.Module):
                 list(self.center_bias.shape[-2:]) if self.center_bias is not None else None
             ),
         }
+        if self.weighting is not None:
+            out["learned"] = self.combination()
+        return out
 
     def extra_repr(self) -> str:
         return f"spec={self.spec!r}, activation={self.activation!r}"

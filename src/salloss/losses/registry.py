@@ -65,6 +65,9 @@ class TermInfo:
     needs: tuple[str, ...]
     call: Callable[..., Tensor]
     params: Mapping[str, Param] = field(default_factory=dict)
+    # Largest value a similarity can take (cc: 1); None = unbounded or not a similarity. In a
+    # `learned(...)` group a bounded similarity is minimised as its loss form `upper_bound − x`.
+    upper_bound: float | None = None
 
     @property
     def defaults(self) -> dict[str, float]:
@@ -75,6 +78,34 @@ class TermInfo:
     def required(self) -> tuple[str, ...]:
         """Parameters a spec must give explicitly."""
         return tuple(k for k, p in self.params.items() if p.default is None)
+
+    @property
+    def learned_form(self) -> str | None:
+        """The non-negative loss a `learned(...)` group weights for this term ('kld', '1 − cc'),
+        or None when the term may not be learned (see `learned_refusal`)."""
+        if self.learned_refusal is not None:
+            return None
+        return f"{self.upper_bound:g} − {self.name}" if self.higher_is_better else self.name
+
+    @property
+    def learned_refusal(self) -> str | None:
+        """Why this term cannot go inside `learned(...)`, or None when it can.
+
+        Uncertainty weighting minimises ½·exp(−s)·L + ½·s, which is bounded below only when
+        L ≥ 0 and is driven to −∞ by any L the model can make 0. So: similarities need an
+        upper bound (loss form bound − x ≥ 0; NSS, a z-score, has none) and regularizers are
+        refused (r = 0 is reached by predicting the center bias itself, for any image).
+        """
+        if self.category == "regularizer":
+            return (f"{self.name} is a regularizer: its learned weight ~1/{self.name} grows "
+                    f"without bound as the prediction collapses onto the prior, so "
+                    f"keep it outside with a fixed strength, e.g. 'learned(kld, cc) + "
+                    f"{self.name}'")
+        if self.higher_is_better and self.upper_bound is None:
+            return (f"{self.name} is an unbounded similarity (no non-negative loss form "
+                    f"makes ½·exp(−s)·L + ½·s bounded below), so keep it outside with a "
+                    f"fixed coefficient, e.g. 'learned(kld, cc) - {self.name}'")
+        return None
 
 
 def _unit(name: str, doc: str, default: float | None = None) -> Param:
@@ -147,7 +178,7 @@ _ENTRIES = (
     ),
     TermInfo(
         "cc", saliency.cc, "saliency", True, "relu", "cov(P,S) / (σ_P·σ_S)", "CC", ("density",),
-        lambda x: saliency.cc(x.pred, x.density),
+        lambda x: saliency.cc(x.pred, x.density), upper_bound=1.0,
     ),
     TermInfo(
         "nss", saliency.nss, "saliency", True, "relu", "mean_{F=1}((P − μ_P)/σ_P)", "NSS",
