@@ -46,3 +46,17 @@ def reference(prepared: Path, features: Path, tmp_path_factory: pytest.TempPathF
     run = tmp_path_factory.mktemp("reference")
     train(TrainConfig(**BASE), prepared, run, features, progress=False)
     return run
+
+
+@pytest.fixture(scope="session")
+def learned_reference(prepared: Path, features: Path,
+                      tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An uninterrupted, finished run of `training_helpers.LEARNED` (a learned-weights spec)
+    from the feature cache (DVCLive on)."""
+    from training_helpers import LEARNED
+
+    from salloss.training import TrainConfig, train
+
+    run = tmp_path_factory.mktemp("learned-reference")
+    train(TrainConfig(**LEARNED), prepared, run, features, progress=False)
+    return run

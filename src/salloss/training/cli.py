@@ -81,7 +81,8 @@ def _features(args: argparse.Namespace) -> int:
 # CLI flag → TrainConfig key (flags left unset keep the --config file's / default value).
 _TRAIN_FLAGS = {
     "arch": str, "loss": str, "weights": str, "input_size": str, "optimizer": str,
-    "lr": float, "momentum": float, "weight_decay": float, "batch_size": int,
+    "lr": float, "loss_weights_lr": float, "momentum": float, "weight_decay": float,
+    "batch_size": int,
     "max_epochs": int, "patience": int, "min_delta": float, "seed": int,
     "train_split": str, "val_split": str, "device": str, "amp": str, "preload": str,
     "num_workers": int,
@@ -93,6 +94,8 @@ _TRAIN_HELP = {
     "input_size": "input size HxW in pixels (default: the architecture's, 300x400 / 240x320)",
     "optimizer": f"{' or '.join(OPTIMIZERS)} (default sgd; rmsprop = SAM's own setup)",
     "lr": "learning rate (default 1e-3 for sgd, 1e-4 for rmsprop)",
+    "loss_weights_lr": "learning rate of the learned loss weights of a 'learned(...)' spec "
+                       "(same optimizer, no weight decay; default: --lr)",
     "momentum": "SGD momentum (default 0.9; the paper does not give it)",
     "weight_decay": "L2 weight decay (default 0)",
     "batch_size": "images per batch (default 60, the paper's)",

@@ -28,7 +28,12 @@ RUNTIME_KEYS = frozenset({"device", "preload", "num_workers"})
 @dataclass(frozen=True)
 class TrainConfig:
     """One training run. Sizes are (height, width) in pixels; ``lr`` None → the optimizer's
-    default, ``input_size`` None → the architecture's default."""
+    default, ``input_size`` None → the architecture's default.
+
+    ``loss_weights_lr``: learning rate of the learned log-variances of a ``learned(...)`` loss
+    spec (a second parameter group of the same optimizer, no weight decay); None → ``lr``.
+    Ignored by specs without a learned group.
+    """
 
     arch: str = "baseline"
     loss: str = "mse"
@@ -46,6 +51,7 @@ class TrainConfig:
     train_split: str = "train"
     val_split: str = "val"
     model_options: dict[str, Any] = field(default_factory=dict)
+    loss_weights_lr: float | None = None
     device: str = "auto"
     amp: str = "off"
     channels_last: bool = True
@@ -88,6 +94,8 @@ class TrainConfig:
             raise ConfigError(f"optimizer: unknown {self.optimizer!r}; valid choices: "
                               f"{', '.join(OPTIMIZERS)}")
         _positive_finite("lr", self.lr)
+        if self.loss_weights_lr is not None:
+            _positive_finite("loss_weights_lr", self.loss_weights_lr)
         if not (isinstance(self.momentum, int | float) and 0.0 <= self.momentum < 1.0):
             raise ConfigError(f"momentum must be in [0, 1), got {self.momentum!r}")
         if not (isinstance(self.weight_decay, int | float) and self.weight_decay >= 0

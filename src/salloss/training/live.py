@@ -1,4 +1,5 @@
-"""Per-epoch metrics through DVCLive (``train/loss``, ``val/loss``, ``train/<term>``, …).
+"""Per-epoch metrics through DVCLive (``train/loss``, ``val/loss``, ``train/<term>``, …; for a
+``learned(...)`` spec also ``weights/<term>`` = exp(−s), the learned weight at the epoch's end).
 
 DVCLive runs inside pipeline jobs, so it is opened with ``save_dvc_exp=False, dvcyaml=None``:
 it never creates experiments or rewrites ``dvc.yaml``. On every (re)start the folder is rebuilt
@@ -31,6 +32,8 @@ def epoch_metrics(record: dict[str, Any]) -> dict[str, float]:
     for split in ("train", "val"):
         for label, value in record[f"{split}_terms"].items():
             out[f"{split}/{metric_name(label)}"] = value
+    for label, value in record.get("loss_weights", {}).items():
+        out[f"weights/{metric_name(label)}"] = value
     return out
 
 

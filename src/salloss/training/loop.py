@@ -11,6 +11,14 @@ Run directory (every file written atomically):
     summary.json  written when the run finishes (see `salloss.training.summary`)
     dvclive/      per-epoch metrics (DVCLive)
 
+A loss spec with a ``learned(...)`` group (`salloss.losses.learned`) adds its log-variances to
+the SAME optimizer as a second parameter group (lr ``loss_weights_lr``, default ``lr``; no
+weight decay, which would pull them towards weight 1), saves them in ``last.pt``
+(``loss_state``), records exp(−s) per epoch (history ``loss_weights``, DVCLive
+``weights/<term>``) and the combination found in ``summary.json`` (``learned_weights``).
+Early stopping then monitors the s-free criterion `CombinedLoss.criterion` (the learned
+objective at the validation-optimal s), never the training objective at the current s.
+
 Calling `train` again with the same arguments resumes from ``last.pt``; on a finished run it
 does nothing (it only rewrites a missing ``model.pt``/``summary.json``) and returns the summary.
 A kill at any moment loses at most the current epoch, and — on CPU with deterministic
@@ -145,7 +153,8 @@ def train(
     model.to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)  # type: ignore[call-arg]
-    optimizer = _optimizer(config, [p for p in model.parameters() if p.requires_grad])
+    optimizer = _optimizer(config, [p for p in model.parameters() if p.requires_grad],
+                           loss_fn.learned_parameters())
     stepper = Stepper(model, loss_fn, optimizer, device=device, out_size=out_size,
                       cached=cached, amp=config.amp, channels_last=channels_last)
     scaler = stepper.scaler
@@ -165,6 +174,8 @@ def train(
         random.seed(config.seed)
     else:
         load_trainable_state(model, state["model"], str(ckpt_path))
+        if loss_fn.weighting is not None:
+            loss_fn.weighting.load_state(state.get("loss_state") or {}, str(ckpt_path))
         optimizer.load_state_dict(state["optimizer"])
         if state.get("scaler"):
             scaler.load_state_dict(state["scaler"])
@@ -191,6 +202,7 @@ class _Run:
                  ckpt_path: Path, run_dir: Path, state: dict[str, Any], started: float,
                  progress: bool) -> None:
         self.config, self.model, self.stepper = config, model, stepper
+        self.weighting = getattr(stepper.loss_fn, "weighting", None)
         self.optimizer, self.scaler = stepper.optimizer, stepper.scaler
         self.ckpt_path, self.run_dir, self.state = ckpt_path, run_dir, state
         self.started, self.progress = started, progress
@@ -258,6 +270,9 @@ class _Run:
             "val_terms": val_terms,
             "lr": float(self.optimizer.param_groups[0]["lr"]),
         }
+        if self.weighting is not None:
+            record["loss_weights"] = self.weighting.weights()
+            record["log_vars"] = self.weighting.log_var_values()
         improved = val_loss < st["best_val"] - cfg.min_delta
         if improved:
             st["best_val"], st["best_epoch"], st["bad_epochs"] = val_loss, epoch, 0
@@ -275,11 +290,18 @@ class _Run:
             st["finished"], st["stop_reason"] = True, f"max_epochs ({cfg.max_epochs}) reached"
         log.info("epoch %d: train %.6g, val %.6g%s", epoch, record["train_loss"], val_loss,
                  " (best)" if improved else f" (best {st['best_val']:.6g} @ {st['best_epoch']})")
+        if self.weighting is not None:
+            log.info("epoch %d: learned loss weights %s", epoch, ", ".join(
+                f"{k} {v:.4g}" for k, v in record["loss_weights"].items()))
         self.save()
         live.log_epoch(record)
 
     def validate(self, val_src: ArraySource, epoch: int) -> tuple[float, dict[str, float]]:
-        """Mean validation loss and raw term values over the split (eval mode: no dropout)."""
+        """Mean validation loss and raw term values over the split (eval mode: no dropout).
+
+        For a learned spec the loss is `CombinedLoss.criterion` of the term means: it does
+        not depend on the learned log-variances, so their moves cannot fake an improvement.
+        """
         self.model.eval()
         loss_sum, count, term_sums = 0.0, 0, {}
         order = np.arange(len(val_src))
@@ -293,7 +315,10 @@ class _Run:
             for label, value in parts.items():
                 term_sums[label] = term_sums.get(label, 0.0) + value * size
         self.model.train()
-        return loss_sum / count, {k: v / count for k, v in term_sums.items()}
+        means = {k: v / count for k, v in term_sums.items()}
+        if self.weighting is not None:
+            return float(self.stepper.loss_fn.criterion(means)), means
+        return loss_sum / count, means
 
     def save(self) -> None:
         """Write last.pt atomically (refused, keeping the old file, if anything is NaN)."""
@@ -301,6 +326,8 @@ class _Run:
         st["model"] = trainable_state(self.model)
         st["optimizer"] = self.optimizer.state_dict()
         st["scaler"] = self.scaler.state_dict() if self.scaler.is_enabled() else None
+        if self.weighting is not None:
+            st["loss_state"] = self.weighting.state()
         st["rng"] = capture_rng()
         st["wall_time_s"] = self.wall_base + (time.monotonic() - self.started)
         save_checkpoint(self.ckpt_path, st)
@@ -390,14 +417,21 @@ def _split_rows(dataset: Any, config: TrainConfig) -> tuple[np.ndarray, np.ndarr
     return rows[0], rows[1]
 
 
-def _optimizer(config: TrainConfig, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+def _optimizer(config: TrainConfig, params: list[nn.Parameter],
+               loss_params: list[nn.Parameter] | None = None) -> torch.optim.Optimizer:
+    """The run's optimizer over the model's trainable ``params`` and, as a second parameter
+    group (lr ``loss_weights_lr`` or ``lr``, no weight decay), learned loss weights."""
     if not params:
         raise ConfigError(f"arch {config.arch!r} has no trainable parameters")
+    groups: Any = params
+    if loss_params:
+        lr = config.loss_weights_lr if config.loss_weights_lr is not None else config.lr
+        groups = [{"params": params}, {"params": loss_params, "lr": lr, "weight_decay": 0.0}]
     if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
+        return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum,
                                weight_decay=config.weight_decay)
     # SAM's Keras-1 RMSprop: rho 0.9, epsilon 1e-8 added after the square root (as torch does).
-    return torch.optim.RMSprop(params, lr=config.lr, alpha=0.9, eps=1e-8,
+    return torch.optim.RMSprop(groups, lr=config.lr, alpha=0.9, eps=1e-8,
                                weight_decay=config.weight_decay)
 
 

@@ -44,6 +44,8 @@ class Stepper:
         self.amp, self.channels_last, self.note = AMP_DTYPES.get(amp), channels_last, note
         self.scaler = torch.amp.GradScaler("cuda", enabled=amp == "fp16")
         self.params = [p for p in model.parameters() if p.requires_grad]
+        learned = getattr(loss_fn, "learned_parameters", None)
+        self.params += list(learned()) if learned is not None else []  # learned loss weights
 
     def predict(self, batch: dict[str, Tensor]) -> Tensor:
         """Model output (float32, B×1×H×W)."""

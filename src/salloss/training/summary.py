@@ -1,5 +1,9 @@
 """The JSON summary of a finished run (``summary.json``), built from the checkpoint alone, so it
-can be rewritten at any time (e.g. after a pipeline deleted it before a retry)."""
+can be rewritten at any time (e.g. after a pipeline deleted it before a retry).
+
+A run of a ``learned(...)`` spec also states the combination it found (``learned_weights``):
+see `learned_summary`.
+"""
 
 from __future__ import annotations
 
@@ -19,11 +23,40 @@ def device_name(device: torch.device) -> str:
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
+def learned_summary(state: dict[str, Any]) -> dict[str, Any] | None:
+    """The learned combination of a run whose spec has a ``learned(...)`` group, else None.
+
+    ``final``: `salloss.losses.learned.combination` at the last saved log-variances (the
+    converged estimate: effective, normalised coefficients and an equivalent fixed spec);
+    ``at_best_epoch``: the same at the end of the best-validation epoch (model.pt's);
+    ``val_loss``: how the monitored validation value is defined.
+    """
+    from salloss.losses.learned import CRITERION, combination
+    from salloss.losses.spec import parse
+
+    terms = parse(state["meta"]["loss"])
+    learned = [t.label for t in terms if t.learned]
+    if not learned or not state.get("loss_state"):
+        return None
+    final = dict(zip(learned, state["loss_state"]["log_vars"].tolist(), strict=True))
+    best = next((h for h in state["history"] if h["epoch"] == state["best_epoch"]), None)
+    return {
+        "epoch": state["epoch"],
+        "final": combination(terms, final),
+        "best_epoch": state["best_epoch"],
+        "at_best_epoch": combination(terms, best["log_vars"]) if best else None,
+        "val_loss": CRITERION,
+        "loss_weights_lr": state["config"].get("loss_weights_lr") or state["config"]["lr"],
+    }
+
+
 def build_summary(state: dict[str, Any]) -> dict[str, Any]:
     """The run summary: what was trained, on what, how long, and how it went."""
     history = state["history"]
     best = next((h for h in history if h["epoch"] == state["best_epoch"]), None)
     meta = state["meta"]
+    learned = learned_summary(state)
+    extra = {"learned_weights": learned} if learned is not None else {}
     return {
         "status": "finished" if state["finished"] else "running",
         "stop_reason": state.get("stop_reason"),
@@ -55,5 +88,6 @@ def build_summary(state: dict[str, Any]) -> dict[str, Any]:
             "torch": torch.__version__,
             "python": platform.python_version(),
         },
+        **extra,
         "history": history,
     }
