@@ -18,6 +18,7 @@ from salloss.losses.learned import combination
 from salloss.losses.spec import Term, format_terms
 
 LC1_LEARNED = "learned(kld, cc) - nss"
+LC2_LEARNED = "learned(kld, cc, df, gm, sigmse(lam=0.55)) - nss + r"
 
 
 # -- grammar ------------------------------------------------------------------------------
@@ -126,6 +127,20 @@ def test_gradients_reach_the_log_variances_and_the_prediction(make_maps):
     assert pred.grad is not None and float(pred.grad.abs().sum()) > 0
     assert loss.learned_parameters() == [loss.weighting.log_vars]
     assert L.build("mse").learned_parameters() == []
+
+
+def test_learned_lc2_builds_and_backpropagates(make_maps, extractor):
+    """The spec reported for the learned counterpart of LC2 (perceptual terms inside)."""
+    pred, density, fix = make_maps(b=2, h=32, w=32, dtype=torch.float32)
+    pred.requires_grad_(True)
+    loss = L.build(LC2_LEARNED, center_bias=torch.rand(10, 10), vgg_weights="none")
+    assert loss.weighting.labels == ("kld", "cc", "df", "gm", "sigmse(lam=0.55)")
+    value = loss(pred, density, fix)
+    assert torch.isfinite(value)
+    value.backward()
+    assert torch.isfinite(loss.weighting.log_vars.grad).all()
+    assert (loss.weighting.log_vars.grad != 0).all() and float(pred.grad.abs().sum()) > 0
+    assert all(p.grad is None for p in extractor.parameters())
 
 
 def test_learned_coefficients_give_the_gradient_of_the_equivalent_fixed_spec(make_maps):

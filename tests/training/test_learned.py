@@ -165,3 +165,21 @@ def test_loss_weights_lr_setting() -> None:
                               "learned(kld, cc)", "--loss-weights-lr", "0.01"])
     config = train_config_from_args(args)
     assert (config.loss, config.loss_weights_lr) == ("learned(kld, cc)", 0.01)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("amp", ["fp16", "off"])
+def test_learned_spec_trains_on_cuda(prepared: Path, features: Path, tmp_path: Path,
+                                     amp: str) -> None:
+    """The log-variances follow the loss to the GPU, get unscaled fp16 gradients and end up
+    close to the CPU run's (same batches and init; float tolerance)."""
+    cfg = TrainConfig(**{**LEARNED, "device": "cuda", "amp": amp, "max_epochs": 2})
+    summary = train(cfg, prepared, tmp_path, features, progress=False, live=False)
+    assert summary["devices"][0].startswith("cuda:")
+    cpu = train(TrainConfig(**{**LEARNED, "max_epochs": 2}), prepared, tmp_path / "cpu",
+                features, progress=False, live=False)
+    gpu_w = summary["learned_weights"]["final"]["weights"]
+    cpu_w = cpu["learned_weights"]["final"]["weights"]
+    assert gpu_w == pytest.approx(cpu_w, rel=0.1 if amp == "fp16" else 1e-2)
+    assert gpu_w != {label: 1.0 for label in LABELS}

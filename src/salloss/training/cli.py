@@ -82,8 +82,7 @@ def _features(args: argparse.Namespace) -> int:
 _TRAIN_FLAGS = {
     "arch": str, "loss": str, "weights": str, "input_size": str, "optimizer": str,
     "lr": float, "loss_weights_lr": float, "momentum": float, "weight_decay": float,
-    "batch_size": int,
-    "max_epochs": int, "patience": int, "min_delta": float, "seed": int,
+    "batch_size": int, "max_epochs": int, "patience": int, "min_delta": float, "seed": int,
     "train_split": str, "val_split": str, "device": str, "amp": str, "preload": str,
     "num_workers": int,
 }
@@ -126,6 +125,10 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
             "every epoch; rerunning the same command resumes from it, and does nothing once\n"
             "the run finished. SIGTERM/SIGUSR1 save and exit with 143/138 (a scheduler retry\n"
             "resumes). A NaN/inf loss stops the run (exit 2) naming epoch, batch and term.\n\n"
+            "A loss spec with a learned(...) group (e.g. 'learned(kld, cc) - nss') trains one\n"
+            "log-variance per term with the model (same optimizer, --loss-weights-lr), logs\n"
+            "dvclive weights/<term>, early-stops on a criterion the weights cannot lower, and\n"
+            "writes the combination found to summary.json (learned_weights).\n\n"
             "Settings come from --config (JSON/YAML mapping of the keys below, with\n"
             "underscores) and are overridden by the flags given."
         ),
