@@ -34,10 +34,13 @@ wildcard_constraints:
     arch="|".join(CFG.archs),
     loss="|".join(sorted(CFG.losses, key=len, reverse=True)),
     seed=r"\d+",
+    candidate=r"\d+",
+    sweep="|".join(CFG.sweeps) or "no-sweeps",
 
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/sweep.smk"
 include: "workflow/rules/report.smk"
 
 

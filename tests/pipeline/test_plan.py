@@ -17,8 +17,9 @@ BIN = Path(sys.executable).parent
 
 
 def _kind(job_or_stage: str) -> str:
-    """'train/mit1003/...' or 'train_table2@mit…' → 'train'."""
-    return re.split(r"[/@]", job_or_stage)[0].split("_table")[0].split("_")[0]
+    """'train/mit1003/…', 'train_table2@mit…' → 'train'; 'sweep_test_lc_opt' → 'sweep_test'."""
+    base = re.split(r"[/@]", job_or_stage)[0]
+    return re.sub(r"_(table\d+|lc_opt)$", "", base)
 
 
 def _planned(cfg) -> set[tuple[str, str]]:

@@ -9,6 +9,8 @@ def _report_inputs(w):
         files.append(str(rd / "dvclive"))
     files += [str(plan.prepared_dir(CFG, d)) for d in CFG.datasets]
     files.append(CFG.report["reference"])  # the paper's published values
+    for sid in CFG.sweeps:  # each sweep's winner is a row of its table
+        files += [str(plan.sweep_dir(CFG, sid) / "test" / f) for f in plan.SWEEP_TEST_OUTPUTS]
     return files
 
 
@@ -19,7 +21,7 @@ rule report:
         directory(str(plan.report_dir(CFG))),
     params:
         settings=lambda w: repr((CFG.report, CFG.grid, CFG.losses, CFG.seeds, CFG.evaluation,
-                                 CFG.datasets)),
+                                 CFG.datasets, CFG.sweeps)),
     log:
         f"{LOGS}/report.log",
     benchmark:

@@ -13,7 +13,8 @@ from salloss.pipeline.config import load_params
 _RUN_HELP = """Run one job of the pipeline. Every setting comes from the params file; the options
 only say which job. This is what the Snakemake rules and DVC stages call, so running a job by
 hand gives exactly the pipeline's result. Stages: prepare (per dataset; downloads it first when
-needed), features (per dataset and arch), train and evaluate (per run), report."""
+needed), features (per dataset and arch), train and evaluate (per run), report, and for each
+coefficient sweep: sweep_train and sweep_validate (per candidate), sweep_select, sweep_test."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,6 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                   ("dataset", "arch", "loss", "seed")),
         "evaluate": ("predict and score one run's evaluation split",
                      ("dataset", "arch", "loss", "seed")),
+        "sweep_train": ("train one candidate of a coefficient sweep", ("sweep", "candidate")),
+        "sweep_validate": ("score one sweep candidate on the validation split",
+                           ("sweep", "candidate")),
+        "sweep_select": ("pick a sweep's best candidate on the validation split", ("sweep",)),
+        "sweep_test": ("score a sweep's selected candidate once on the test split",
+                       ("sweep",)),
         "report": ("write the tables and figures", ()),
     }
     for name, (help_text, keys) in specs.items():
@@ -38,9 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="CPU threads for PyTorch/BLAS in this job (default: all cores); "
                             "the Snakemake rules pass their `threads`")
         for key in keys:
-            s.add_argument(f"--{key}", required=True, type=int if key == "seed" else str,
+            numeric = key in ("seed", "candidate")
+            s.add_argument(f"--{key}", required=True, type=int if numeric else str,
                            help=f"the {key} of the job (a key of the params' {key}s)"
-                           if key != "seed" else "the training seed")
+                           if not numeric else f"the {key} (an integer)")
         s.set_defaults(func=_run)
     q = subparsers.add_parser(
         "plan", help="validate a params file and list the jobs it plans",
@@ -60,7 +68,8 @@ def _run(args: argparse.Namespace) -> int:
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ[var] = str(args.threads)
     cfg = load_params(args.params)
-    keys = {k: getattr(args, k) for k in ("dataset", "arch", "loss", "seed") if hasattr(args, k)}
+    keys = {k: getattr(args, k) for k in ("dataset", "arch", "loss", "seed", "sweep", "candidate")
+            if hasattr(args, k)}
     getattr(stages, args.stage)(cfg, **keys)
     return 0
 

@@ -31,12 +31,15 @@ TOP_KEYS = {
     "grid": "group -> {datasets, archs, losses}: the runs of each results table",
     "evaluation": "{split, metrics}",
     "report": "{figure3_losses, figure3_images, figure4_group, reference}",
+    "sweeps": "sweep id -> {dataset, arch, group, terms, coef_range, candidates, seed, select}: "
+              "random search over a combination's coefficients (optional)",
 }
 DATASET_KEYS = ("loader", "root", "options", "split", "split_seed", "fetch", "center_bias_size")
 ARCH_KEYS = ("model", "input_size", "model_options", "train")
 GRID_KEYS = ("datasets", "archs", "losses")
 EVAL_KEYS = ("split", "metrics")
 REPORT_KEYS = ("figure3_losses", "figure3_images", "figure4_group", "reference")
+SWEEP_KEYS = ("dataset", "arch", "group", "terms", "coef_range", "candidates", "seed", "select")
 # Training settings owned by the pipeline (the rest of TrainConfig may be set under `train`).
 PIPELINE_OWNED = {"arch", "loss", "weights", "seed", "input_size", "model_options", "device"}
 
@@ -67,6 +70,23 @@ class ArchCfg:
 
 
 @dataclass(frozen=True)
+class SweepCfg:
+    """A random search over the coefficients of `terms` (see `salloss.pipeline.sweep`): one
+    training per candidate index, selected on the validation split by `select`, the winner
+    scored once on the test split and reported as a row of grid group `group`."""
+
+    key: str
+    dataset: str
+    arch: str
+    group: str
+    terms: tuple[str, ...]
+    coef_range: tuple[float, float]
+    candidates: tuple[int, ...]
+    seed: int
+    select: str
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """A validated params file (see `TOP_KEYS`)."""
 
@@ -84,6 +104,7 @@ class PipelineConfig:
     grid: dict[str, dict[str, tuple[str, ...]]]
     evaluation: dict[str, Any]
     report: dict[str, Any]
+    sweeps: dict[str, SweepCfg] = field(default_factory=dict)
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
 
@@ -129,11 +150,13 @@ def validate(raw: Any, path: str = "<params>") -> PipelineConfig:
     grid = _grid(_mapping(_required(top, "grid", "(top level)"), "grid"), datasets, archs, losses)
     evaluation = _evaluation(top.get("evaluation", {}))
     report = _report(top.get("report", {}), losses, grid)
+    sweeps = {k: _sweep(k, v, datasets, archs, losses, grid, evaluation)
+              for k, v in _mapping(top.get("sweeps", {}) or {}, "sweeps").items()}
     cfg = PipelineConfig(
         path=path, preset=preset, description=str(top.get("description", "")), seeds=seeds,
         device=device, backbone_weights=weights, data_dir=data_dir,
         results_dir=str(top.get("results_dir", "results")), datasets=datasets, archs=archs,
-        losses=losses, grid=grid, evaluation=evaluation, report=report, raw=top,
+        losses=losses, grid=grid, evaluation=evaluation, report=report, sweeps=sweeps, raw=top,
     )
     _check_runs_disjoint(cfg)
     _check_all_used(cfg)
@@ -285,6 +308,51 @@ def _report(raw: Any, losses: dict, grid: dict) -> dict[str, Any]:
                           f"{', '.join(grid)}")
     return {"figure3_losses": tuple(fig3), "figure3_images": n, "figure4_group": fig4,
             "reference": str(r.get("reference", "results/paper_reference"))}
+
+
+def _sweep(key: str, raw: Any, datasets: dict, archs: dict, losses: dict, grid: dict,
+           evaluation: dict) -> SweepCfg:
+    from salloss.pipeline.sweep import check_terms
+
+    where = f"sweeps.{_ident(key, 'sweep id')}"
+    if key in losses:
+        raise ConfigError(f"{where}: the sweep id names its row in the tables; it must differ "
+                          f"from the loss ids ({key!r} is one)")
+    s = _mapping(raw, where)
+    _known(s, SWEEP_KEYS, where)
+    choices = {"dataset": datasets, "arch": archs, "group": grid}
+    picked = {}
+    for name, valid in choices.items():
+        value = _required(s, name, where)
+        if value not in valid:
+            raise ConfigError(f"{where}.{name}: unknown {name} {value!r}; valid choices: "
+                              f"{', '.join(valid)}")
+        picked[name] = value
+    g = grid[picked["group"]]
+    if g["datasets"] != (picked["dataset"],) or g["archs"] != (picked["arch"],):
+        raise ConfigError(f"{where}.group: the best candidate becomes a row of grid group "
+                          f"{picked['group']!r}, so that group must hold exactly dataset "
+                          f"{picked['dataset']!r} and arch {picked['arch']!r}")
+    terms = _required(s, "terms", where)
+    check_terms(terms, f"{where}.terms")
+    lo_hi = s.get("coef_range", [0.1, 10.0])
+    if (not isinstance(lo_hi, list) or len(lo_hi) != 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in lo_hi)
+            or not 0 < lo_hi[0] < lo_hi[1]):
+        raise ConfigError(f"{where}.coef_range: expected [low, high] with 0 < low < high, got "
+                          f"{lo_hi!r}")
+    candidates = _int_list(_required(s, "candidates", where), f"{where}.candidates", minimum=0)
+    if not candidates or len(set(candidates)) != len(candidates):
+        raise ConfigError(f"{where}.candidates: give distinct candidate indices, e.g. [0, 1, 2]")
+    select = s.get("select", "CC")
+    if select not in evaluation["metrics"]:
+        raise ConfigError(f"{where}.select: {select!r} is not one of evaluation.metrics "
+                          f"({', '.join(evaluation['metrics'])})")
+    return SweepCfg(key=key, dataset=picked["dataset"], arch=picked["arch"],
+                    group=picked["group"], terms=tuple(terms),
+                    coef_range=(float(lo_hi[0]), float(lo_hi[1])),
+                    candidates=tuple(candidates),
+                    seed=_int(s.get("seed", 0), f"{where}.seed", minimum=0), select=select)
 
 
 def _check_runs_disjoint(cfg: PipelineConfig) -> None:

@@ -18,6 +18,8 @@ from salloss.pipeline.config import PipelineConfig
 # Files each stage declares as outputs (relative to its folder).
 TRAIN_OUTPUTS = ("model.pt", "summary.json")
 EVAL_OUTPUTS = ("scores.csv", "metrics.json", "preview.npz")
+VALIDATE_OUTPUTS = ("val_scores.csv", "val_metrics.json")
+SWEEP_TEST_OUTPUTS = ("scores.csv", "metrics.json", "preview.npz", "summary.json")
 PREPARED_MARKER = "manifest.json"
 FEATURES_MARKER = "manifest.json"
 REPORT_MARKER = "report.json"
@@ -80,6 +82,17 @@ def features_dir(cfg: PipelineConfig, dataset: str, arch: str) -> Path:
     return Path(cfg.data_dir) / "features" / cfg.preset / dataset / arch
 
 
+def sweep_dir(cfg: PipelineConfig, sweep: str) -> Path:
+    """A sweep's folder: candidates/cand<k>/ per candidate, best.json, test/ (the winner on the
+    test split)."""
+    return Path(cfg.results_dir) / cfg.preset / "sweeps" / sweep
+
+
+def candidate_dir(cfg: PipelineConfig, sweep: str, candidate: int) -> Path:
+    """One candidate's training run and validation scores."""
+    return sweep_dir(cfg, sweep) / "candidates" / f"cand{candidate}"
+
+
 def report_dir(cfg: PipelineConfig) -> Path:
     """Tables and figures of the preset."""
     return Path(cfg.results_dir) / cfg.preset / "report"
@@ -121,5 +134,14 @@ def planned_outputs(cfg: PipelineConfig) -> dict[str, list[str]]:
         tag = f"{r.dataset}/{r.arch}/{r.loss}/seed{r.seed}"
         jobs[f"train/{tag}"] = [str(rd / f) for f in TRAIN_OUTPUTS] + [str(rd / "dvclive")]
         jobs[f"evaluate/{tag}"] = [str(rd / f) for f in EVAL_OUTPUTS]
+    for sid, sw in cfg.sweeps.items():
+        for k in sw.candidates:
+            cd = candidate_dir(cfg, sid, k)
+            jobs[f"sweep_train/{sid}/cand{k}"] = [str(cd / f) for f in TRAIN_OUTPUTS] + [
+                str(cd / "dvclive")]
+            jobs[f"sweep_validate/{sid}/cand{k}"] = [str(cd / f) for f in VALIDATE_OUTPUTS]
+        jobs[f"sweep_select/{sid}"] = [str(sweep_dir(cfg, sid) / "best.json")]
+        jobs[f"sweep_test/{sid}"] = [str(sweep_dir(cfg, sid) / "test" / f)
+                                     for f in SWEEP_TEST_OUTPUTS]
     jobs["report"] = [str(report_dir(cfg))]
     return jobs

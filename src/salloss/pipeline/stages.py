@@ -57,12 +57,14 @@ def features(cfg: PipelineConfig, dataset: str, arch: str) -> Path:
     return out
 
 
-def train_config(cfg: PipelineConfig, arch: str, loss: str, seed: int) -> dict[str, Any]:
-    """The trainer's config of one run (TrainConfig fields) from the params."""
+def train_config(cfg: PipelineConfig, arch: str, loss: str, seed: int, *,
+                 spec: str | None = None) -> dict[str, Any]:
+    """The trainer's config of one run (TrainConfig fields) from the params; `spec` replaces
+    the loss id's spec (sweep candidates)."""
     a = _arch(cfg, arch)
-    if loss not in cfg.losses:
+    if spec is None and loss not in cfg.losses:
         raise ConfigError(f"unknown loss id {loss!r}; valid choices: {', '.join(cfg.losses)}")
-    return {**a.train, "arch": a.model, "loss": cfg.losses[loss], "seed": seed,
+    return {**a.train, "arch": a.model, "loss": spec or cfg.losses[loss], "seed": seed,
             "weights": cfg.backbone_weights, "input_size": list(a.input_size),
             "model_options": dict(a.model_options), "device": cfg.device}
 
@@ -73,44 +75,65 @@ def train(cfg: PipelineConfig, dataset: str, arch: str, loss: str, seed: int) ->
     A checkpoint left by a DIFFERENT config (the params changed since) is discarded, with a log
     line: the job's outputs must reflect the current params.
     """
-    from salloss.training.loop import train as train_run
-
     _dataset(cfg, dataset)
     rd = plan.run_dir(cfg, dataset, arch, loss, seed)
-    ckpt_dir = plan.checkpoint_dir(cfg, dataset, arch, loss, seed)
-    config = train_config(cfg, arch, loss, seed)
+    return train_into(cfg, dataset, arch, train_config(cfg, arch, loss, seed), rd)
+
+
+def train_into(cfg: PipelineConfig, dataset: str, arch: str, config: dict[str, Any],
+               rd: Path) -> dict[str, Any]:
+    """Train `config` on `dataset` into run folder `rd` (checkpoint in rd/checkpoint)."""
+    from salloss.training.loop import train as train_run
+
+    ckpt_dir = rd / "checkpoint"
     feats = plan.features_dir(cfg, dataset, arch) if plan.uses_feature_cache(cfg, arch) else None
     kwargs = dict(checkpoint=ckpt_dir / "last.pt", live_dir=rd / "dvclive",
                   targets_cache=plan.prepared_dir(cfg, dataset) / "targets")
     try:
-        return train_run(config, plan.prepared_dir(cfg, dataset), rd, feats, **kwargs)
+        summary = train_run(config, plan.prepared_dir(cfg, dataset), rd, feats, **kwargs)
     except ConfigError as exc:
-        if "checkpoint" not in str(exc) or not ckpt_dir.exists():
+        if "belongs to a run with other settings" not in str(exc) or not ckpt_dir.exists():
             raise
         log.warning("discarding checkpoint %s: it was written for other settings (%s)",
                     ckpt_dir, exc)
         shutil.rmtree(ckpt_dir)
-        return train_run(config, plan.prepared_dir(cfg, dataset), rd, feats, **kwargs)
+        summary = train_run(config, plan.prepared_dir(cfg, dataset), rd, feats, **kwargs)
+    if not kwargs["live_dir"].exists():
+        # A finished run restarted (e.g. Snakemake reran an interrupted job and deleted its
+        # declared outputs) is a no-op for the trainer, which rewrites model.pt and
+        # summary.json from the checkpoint; rebuild the DVCLive folder from the history too.
+        from salloss.training.live import EpochLog
+
+        with EpochLog(kwargs["live_dir"], summary.get("history") or []):
+            pass
+    return summary
 
 
 def evaluate(cfg: PipelineConfig, dataset: str, arch: str, loss: str, seed: int) -> Path:
     """Predict the evaluation split at original resolution, score it (per-image CSV + summary)
     and keep the first few predictions (`preview.npz`) for the report's figures."""
-    from salloss.data import PreparedDataset
+    rd = plan.run_dir(cfg, dataset, arch, loss, seed)
+    score_run(cfg, dataset, arch, rd, cfg.evaluation["split"], rd / "scores.csv",
+              rd / "metrics.json", seed=seed, preview=rd / "preview.npz")
+    return rd
+
+
+def score_run(cfg: PipelineConfig, dataset: str, arch: str, rd: Path, split: str,
+              csv_path: Path, summary_path: Path, *, seed: int,
+              metrics: list[str] | None = None, preview: Path | None = None) -> dict[str, Any]:
+    """Predict `split` with the trained run in `rd` and score it (per-image CSV + summary)."""
     from salloss.training.predict import predict_split
     from salloss.training.score import score_predictions
 
-    rd = plan.run_dir(cfg, dataset, arch, loss, seed)
-    split = cfg.evaluation["split"]
     prepared = plan.prepared_dir(cfg, dataset)
     feats = plan.features_dir(cfg, dataset, arch) if plan.uses_feature_cache(cfg, arch) else None
-    with tempfile.TemporaryDirectory(prefix=".predictions-", dir=rd) as tmp:
+    with tempfile.TemporaryDirectory(prefix=".predictions-", dir=csv_path.parent) as tmp:
         ids = predict_split(rd, prepared, split, tmp, features_cache=feats, device=cfg.device)
-        score_predictions(tmp, prepared, split, rd / "scores.csv", rd / "metrics.json",
-                          metrics=list(cfg.evaluation["metrics"]), seed=seed)
-        _write_preview(Path(tmp), ids[: cfg.report["figure3_images"]], rd / "preview.npz")
-    PreparedDataset(prepared)  # fail loudly here if the cache vanished meanwhile
-    return rd
+        result = score_predictions(tmp, prepared, split, csv_path, summary_path,
+                                   metrics=metrics or list(cfg.evaluation["metrics"]), seed=seed)
+        if preview is not None:
+            _write_preview(Path(tmp), ids[: cfg.report["figure3_images"]], preview)
+    return result
 
 
 def _write_preview(pred_dir: Path, ids: list[str], path: Path) -> None:
@@ -121,6 +144,68 @@ def _write_preview(pred_dir: Path, ids: list[str], path: Path) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, ids=np.array(ids, dtype=str), **arrays)
+
+
+def sweep_train(cfg: PipelineConfig, sweep: str, candidate: int) -> dict[str, Any]:
+    """Train one sweep candidate (train split, early stopping on val)."""
+    from salloss.pipeline import sweep as sw
+
+    s = _sweep(cfg, sweep, candidate)
+    spec = sw.spec_of(s, candidate)
+    config = train_config(cfg, s.arch, "", cfg.seeds[0], spec=spec)
+    return train_into(cfg, s.dataset, s.arch, config, plan.candidate_dir(cfg, sweep, candidate))
+
+
+def sweep_validate(cfg: PipelineConfig, sweep: str, candidate: int) -> Path:
+    """Score one candidate on the VALIDATION split (the search never reads the test split)."""
+    from salloss.io import write_json as _write_json
+    from salloss.pipeline import sweep as sw
+
+    s = _sweep(cfg, sweep, candidate)
+    cd = plan.candidate_dir(cfg, sweep, candidate)
+    result = score_run(cfg, s.dataset, s.arch, cd, "val", cd / "val_scores.csv",
+                       cd / ".val_summary.json", seed=cfg.seeds[0])
+    (cd / ".val_summary.json").unlink()
+    _write_json(cd / "val_metrics.json", {
+        "sweep": sweep, "candidate": candidate, "spec": sw.spec_of(s, candidate),
+        "split": result["split"], "n_images": result["n_images"], "metrics": result["summary"]})
+    return cd
+
+
+def sweep_select(cfg: PipelineConfig, sweep: str) -> Path:
+    """Pick the candidate with the best validation `select` score; write best.json."""
+    from salloss.pipeline import sweep as sw
+
+    path = plan.sweep_dir(cfg, sweep) / "best.json"
+    write_json(path, sw.select_best(cfg, _sweep(cfg, sweep)))
+    return path
+
+
+def sweep_test(cfg: PipelineConfig, sweep: str) -> Path:
+    """Score the selected candidate once on the TEST split (its row in the report)."""
+    import json
+
+    s = _sweep(cfg, sweep)
+    best = json.loads((plan.sweep_dir(cfg, sweep) / "best.json").read_text(encoding="utf-8"))
+    cd = plan.candidate_dir(cfg, sweep, int(best["candidate"]))
+    out = plan.sweep_dir(cfg, sweep) / "test"
+    out.mkdir(parents=True, exist_ok=True)
+    score_run(cfg, s.dataset, s.arch, cd, cfg.evaluation["split"], out / "scores.csv",
+              out / "metrics.json", seed=cfg.seeds[0], preview=out / "preview.npz")
+    train_summary = json.loads((cd / "summary.json").read_text(encoding="utf-8"))
+    write_json(out / "summary.json", {**train_summary, "sweep": best})
+    return out
+
+
+def _sweep(cfg: PipelineConfig, key: str, candidate: int | None = None):
+    if key not in cfg.sweeps:
+        raise ConfigError(f"unknown sweep {key!r}; valid choices: "
+                          f"{', '.join(cfg.sweeps) or 'none (params has no sweeps)'}")
+    s = cfg.sweeps[key]
+    if candidate is not None and candidate not in s.candidates:
+        raise ConfigError(f"sweep {key!r} has no candidate {candidate}; candidates: "
+                          f"{list(s.candidates)}")
+    return s
 
 
 def report(cfg: PipelineConfig) -> dict[str, Any]:

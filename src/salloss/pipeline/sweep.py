@@ -69,3 +69,48 @@ def check_terms(terms: list[str], where: str) -> None:
             raise ConfigError(f"{where}[{i}]: {exc}") from None
         if len(parsed) != 1:
             raise ConfigError(f"{where}[{i}]: {term!r} must be a single term")
+
+
+def spec_of(sweep, candidate: int) -> str:
+    """The loss spec of `candidate` of a `SweepCfg`."""
+    coefs = candidate_coefficients(sweep.seed, candidate, len(sweep.terms), sweep.coef_range)
+    return candidate_spec(list(sweep.terms), coefs)
+
+
+def select_best(cfg, sweep) -> dict:
+    """Read every candidate's val_metrics.json and return best.json's content: the winner by
+    the validation mean of `sweep.select` (direction from the metric registry), its spec and
+    coefficients, and every candidate's score (ties: the lowest candidate index wins)."""
+    import json
+
+    from salloss.errors import DataError
+    from salloss.metrics import METRICS
+    from salloss.pipeline.plan import candidate_dir
+
+    higher = METRICS[sweep.select].higher_is_better
+    table = []
+    for k in sweep.candidates:
+        path = candidate_dir(cfg, sweep.key, k) / "val_metrics.json"
+        if not path.is_file():
+            raise DataError(f"missing {path}: validate candidate {k} first")
+        content = json.loads(path.read_text(encoding="utf-8"))
+        if content.get("split") != "val":
+            raise DataError(f"{path}: scored on split {content.get('split')!r}, not 'val'")
+        score = content["metrics"][sweep.select]["mean"]
+        score = math.nan if score is None else float(score)
+        table.append({"candidate": k, "spec": content["spec"], "val_score": score})
+    usable = [row for row in table if math.isfinite(row["val_score"])]
+    if not usable:
+        raise DataError(f"sweep {sweep.key!r}: no candidate has a finite validation "
+                        f"{sweep.select}")
+    best = (max if higher else min)(usable, key=lambda r: (r["val_score"] if higher
+                                                           else r["val_score"]))
+    coefs = candidate_coefficients(sweep.seed, best["candidate"], len(sweep.terms),
+                                   sweep.coef_range)
+    signed = {t: term_sign(t) * c for t, c in zip(sweep.terms, coefs, strict=True)}
+    return {"sweep": sweep.key, "candidate": best["candidate"], "spec": best["spec"],
+            "coefficients": signed, "select": sweep.select, "select_split": "val",
+            "higher_is_better": higher, "val_score": best["val_score"],
+            "method": f"random search, log-uniform coefficients in {list(sweep.coef_range)}, "
+                      f"seed {sweep.seed}",
+            "candidates": table}

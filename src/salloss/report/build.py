@@ -33,6 +33,7 @@ from salloss.report.baselines import KINDS, Baseline, score_baseline
 from salloss.report.collect import RunResult, collect_runs
 from salloss.report.reference import PaperReference
 from salloss.report.summary import FigureEntry, write_summary_md
+from salloss.report.sweeps import sweep_results
 from salloss.report.tables import (
     Table,
     build_tables,
@@ -251,6 +252,8 @@ def build_report(cfg: PipelineConfig, out_dir: str | Path | None = None, *,
     root = Path(out_dir) if out_dir is not None else report_dir(cfg)
     ref = PaperReference(cfg.report["reference"])
     results = collect_runs(cfg, progress=progress)
+    cfg, winners = sweep_results(cfg)  # each sweep's test-scored winner joins its group
+    results = results + winners
     baselines = _baselines(cfg, results, progress)
     tables = build_tables(cfg, results, ref, baselines)
     comparisons = {t.key: significance.mark_table(t, results) for t in tables[1:]}

@@ -33,6 +33,7 @@ from salloss.report.reference import (
     spec_key,
 )
 from salloss.report.stats import Stat, ranks, seed_stat
+from salloss.report.sweeps import label as sweep_label
 
 TITLES = {
     "table1": "Performance of our model beside published saliency models",
@@ -219,7 +220,8 @@ def group_table(cfg: PipelineConfig, group: str, results: Sequence[RunResult],
             for loss in _order(ref, paper_table or "table2", specs):
                 runs = cells[(d, a, loss)]
                 found = ref.lookup(paper_table, specs[loss], pd) if paper_table else None
-                row = Row(_label(ref, specs[loss], found, loss),
+                name = sweep_label(cfg, loss, specs[loss]) or _label(ref, specs[loss], found, loss)
+                row = Row(name,
                           ours_entry(runs, metrics),
                           paper_entry(found, metrics) if found else None,
                           loss_id=loss, spec=specs[loss], dataset=d, arch=a,
