@@ -78,16 +78,22 @@ def test_means_and_t_intervals_over_seeds(tables_only, fakes):
     assert f"{mean:.4f} ± " in _md_cells(md, "MSE ◆")[1]
 
 
-def test_one_seed_gives_plain_means(make_tree, fakes):
+def test_one_seed_gives_the_per_image_bootstrap_interval(make_tree, fakes):
     from salloss.report import build_report
+    from salloss.stats import bootstrap_ci
 
     cfg = make_tree(seeds=[1])
     build_report(cfg, with_figures=False, progress=False)
     row = _row(_csv(report_dir(cfg), "table2"), "kld")
-    assert row["CC_ci95"] == ""
     assert float(row["CC"]) == pytest.approx(_expected(fakes, cfg, "kld", "mit1003", "CC")[0])
+    _, rows = fakes.scores(cfg, Run("g", "mit1003", "baseline", "kld", 1))
+    per_image = np.array([r["CC"] for r in rows])
+    ci = bootstrap_ci(per_image[np.isfinite(per_image)], level=0.95, n_boot=10_000, seed=0)
+    assert float(row["CC_ci95"]) == pytest.approx((ci.high - ci.low) / 2)
+    assert ci.low < float(row["CC"]) < ci.high
     md = (report_dir(cfg) / "tables" / "table2.md").read_text(encoding="utf-8")
-    assert "±" not in "".join(_md_cells(md, "KLD"))
+    assert "±" in _md_cells(md, "KLD")[2]
+    assert "per-image bootstrap" in md
 
 
 def test_marks_are_direction_aware(tables_only):

@@ -46,6 +46,25 @@ def seed_stat(per_seed: Sequence[float]) -> Stat:
     return Stat(float(ok.mean()), t_halfwidth(ok), int(ok.size))
 
 
+BOOTSTRAP_RESAMPLES = 10_000
+
+
+def bootstrap_stat(per_image: Sequence[float]) -> Stat:
+    """One run's test-set mean (NaN images excluded) ± half the width of the 95% per-image
+    percentile bootstrap CI (`salloss.stats.bootstrap_ci`, seeded); no interval below two
+    finite images."""
+    from salloss.stats import bootstrap_ci
+
+    x = np.asarray(per_image, dtype=np.float64)
+    ok = x[np.isfinite(x)]
+    if ok.size == 0:
+        return Stat(math.nan, None, 0)
+    if ok.size < 2:
+        return Stat(float(ok.mean()), None, 1)
+    ci = bootstrap_ci(ok, level=CONFIDENCE, n_boot=BOOTSTRAP_RESAMPLES, seed=0)
+    return Stat(float(ci.mean), float(ci.high - ci.low) / 2, 1)
+
+
 def ranks(values: Sequence[float | None], higher_is_better: bool) -> list[int | None]:
     """Competition ranks (1 = best; ties share a rank, '1 1 3') of the finite values; None
     for missing or NaN values."""

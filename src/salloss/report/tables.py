@@ -32,7 +32,7 @@ from salloss.report.reference import (
     PaperRow,
     spec_key,
 )
-from salloss.report.stats import Stat, ranks, seed_stat
+from salloss.report.stats import BOOTSTRAP_RESAMPLES, Stat, bootstrap_stat, ranks, seed_stat
 from salloss.report.sweeps import label as sweep_label
 
 TITLES = {
@@ -131,7 +131,11 @@ def dataset_title(cfg: PipelineConfig, dataset: str) -> str:
 
 
 def ours_entry(results: Sequence[RunResult], metrics: Sequence[str]) -> Entry:
-    """Our entry of a row: per metric, the per-seed means aggregated by `seed_stat`."""
+    """Our entry of a row: per metric, the per-seed means aggregated by `seed_stat` (± the
+    t-interval over seeds); a single-seed row gets ± the half-width of the 95% per-image
+    bootstrap CI of its test-set mean instead (`bootstrap_stat`)."""
+    if len(results) == 1:
+        return Entry("ours", {m: bootstrap_stat(results[0].scores[m]) for m in metrics})
     return Entry("ours", {m: seed_stat([r.mean(m) for r in results]) for m in metrics})
 
 
@@ -182,7 +186,8 @@ def _common_notes(cfg: PipelineConfig, datasets: Sequence[str], seeds: Sequence[
                      "seed's score is the mean over the test images.")
     else:
         notes.append(f"Ours: one training seed ({seeds[0]}); each score is the mean over the "
-                     "test images.")
+                     "test images ± half-width of its 95% per-image bootstrap confidence "
+                     f"interval (percentile method, {BOOTSTRAP_RESAMPLES} resamples, seeded).")
     synthetic = [d for d in datasets if cfg.datasets[d].loader == "synthetic"]
     if synthetic:
         notes.append(f"NOT COMPARABLE with the paper: preset '{cfg.preset}' uses synthetic "
