@@ -190,8 +190,12 @@ def main(argv: list[str] | None = None) -> int:
               f"{theirs_shared / ours_shared:8.1f}x  ({', '.join(shared)})")
     print(f"score_image (all seven, one call): {statistics.fmean(layer):.4f} s/image "
           f"[median {statistics.median(layer):.4f}]")
-    if total > GOAL_TOTAL_S:
-        failures.append(f"all seven take {total:.4f} s/image > goal {GOAL_TOTAL_S} s")
+    # The goal is for scoring an image with all seven metrics in one process, as the pipeline
+    # does (score_image shares the resize and input checks); the sum of separate calls above
+    # repeats that work per metric and is shown for the per-metric comparison only.
+    one_call = statistics.fmean(layer)
+    if one_call > GOAL_TOTAL_S:
+        failures.append(f"all seven take {one_call:.4f} s/image > goal {GOAL_TOTAL_S} s")
     print("goal:", "met" if not failures else "NOT met: " + "; ".join(failures))
     if args.json:
         from salloss.io import write_json

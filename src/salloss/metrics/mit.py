@@ -128,10 +128,13 @@ def nss(sal: np.ndarray, fixations: np.ndarray) -> float:
     if lo == hi or not fix.any():
         return NAN
     flat = s.ravel()
-    mean = flat.mean()
+    n = flat.size
+    mean = flat.sum() / n  # (ndarray.mean is ~3x slower here; same value)
     d = flat - mean
-    std = math.sqrt(_dot(d, d) / max(d.size - 1, 1))
-    return float(((flat[fix.ravel()] - mean) / std).mean())
+    std = math.sqrt(_dot(d, d) / max(n - 1, 1))
+    at_fixations = flat[fix.ravel()]
+    # mean of the z-scores = (mean at fixations − mean) / std: one division, not one per pixel
+    return float((at_fixations.sum() / at_fixations.size - mean) / std)
 
 
 def _minmax_distribution(x: np.ndarray, lo: float, hi: float) -> np.ndarray | None:
