@@ -11,6 +11,7 @@ from salloss.pipeline import plan
 from salloss.pipeline.config import load_params
 
 configfile: "params.yaml"
+report: "workflow/report/workflow.rst"  # `snakemake --report report.html`: figures + run stats
 
 # The LAST --configfile wins whole (not merged key by key into params.yaml: a merge would
 # leave demo datasets inside the paper preset); `--config` overrides are not supported.

@@ -18,7 +18,12 @@ rule report:
     input:
         _report_inputs,
     output:
-        directory(str(plan.report_dir(CFG))),
+        report(
+            directory(str(plan.report_dir(CFG))),
+            patterns=["figures/{name}.png"],
+            caption="../report/figures.rst",
+            category="Figures",
+        ),
     params:
         settings=lambda w: repr((CFG.report, CFG.grid, CFG.losses, CFG.seeds, CFG.evaluation,
                                  CFG.datasets, CFG.sweeps)),
