@@ -69,7 +69,9 @@ def test_demo_from_a_fresh_clone_regenerates_the_committed_report(tmp_path):
     assert any(n.startswith("figures/fig2") for n in names)
     assert any(n.startswith("figures/fig3") for n in names)
     assert any(n.startswith("figures/fig4") for n in names)
-    assert len(report["runs"]) == len(plan.plan_runs(cfg)) == 36
+    # the 36 runs of the grid, plus each coefficient sweep's winner as a row of its table
+    assert len(plan.plan_runs(cfg)) == 36
+    assert len(report["runs"]) == 36 + len(cfg.sweeps)
     committed = ROOT / plan.report_dir(cfg)
     for rel in sorted(n for n in names if n.startswith("tables/") and n.endswith(".csv")):
         assert (committed / rel).exists(), f"{rel} is produced but not committed"
@@ -137,7 +139,11 @@ def test_interrupted_snakemake_continues_where_it_stopped(tmp_path):
 def test_dvc_repro_reruns_only_what_an_edit_touches(tmp_path):
     repo = fresh_copy(tmp_path / "clone")
     shutil.copy(TINY, repo / "params.yaml")
+    # as a user's clone is: a git repository with history (DVCLive reads the current revision)
     run(["git", "init", "-q"], repo)
+    run(["git", "add", "-A"], repo)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "init"],
+        repo)
     first = run([str(BIN / "dvc"), "repro"], repo, timeout=1500)
     assert "Running stage 'report'" in first.stdout
     params = yaml.safe_load((repo / "params.yaml").read_text())

@@ -77,6 +77,13 @@ def prepared_dir(cfg: PipelineConfig, dataset: str) -> Path:
     return Path(cfg.data_dir) / "prepared" / cfg.preset / dataset
 
 
+def targets_dir(cfg: PipelineConfig, dataset: str) -> Path:
+    """Training targets resized to each model output size, shared by the runs of a dataset.
+    A cache, not an artefact: no stage declares it, and it must stay OUTSIDE the prepared
+    folder — writing into another stage's output would make DVC see that output modified."""
+    return Path(cfg.data_dir) / "cache" / cfg.preset / dataset / "targets"
+
+
 def features_dir(cfg: PipelineConfig, dataset: str, arch: str) -> Path:
     """Cached frozen-VGG features of `dataset` for architecture `arch` (baseline only)."""
     return Path(cfg.data_dir) / "features" / cfg.preset / dataset / arch

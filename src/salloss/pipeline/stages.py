@@ -88,7 +88,7 @@ def train_into(cfg: PipelineConfig, dataset: str, arch: str, config: dict[str, A
     ckpt_dir = rd / "checkpoint"
     feats = plan.features_dir(cfg, dataset, arch) if plan.uses_feature_cache(cfg, arch) else None
     kwargs = dict(checkpoint=ckpt_dir / "last.pt", live_dir=rd / "dvclive",
-                  targets_cache=plan.prepared_dir(cfg, dataset) / "targets")
+                  targets_cache=plan.targets_dir(cfg, dataset))
     try:
         summary = train_run(config, plan.prepared_dir(cfg, dataset), rd, feats, **kwargs)
     except ConfigError as exc:
