@@ -119,9 +119,10 @@ def evaluate(cfg: PipelineConfig, dataset: str, arch: str, loss: str, seed: int)
 
 
 def score_run(cfg: PipelineConfig, dataset: str, arch: str, rd: Path, split: str,
-              csv_path: Path, summary_path: Path, *, seed: int,
+              csv_path: Path, summary_path: Path | None, *, seed: int,
               metrics: list[str] | None = None, preview: Path | None = None) -> dict[str, Any]:
-    """Predict `split` with the trained run in `rd` and score it (per-image CSV + summary)."""
+    """Predict `split` with the trained run in `rd` and score it (per-image CSV, and the summary
+    file when `summary_path` is given); returns `score_predictions`' result."""
     from salloss.training.predict import predict_split
     from salloss.training.score import score_predictions
 
@@ -158,15 +159,13 @@ def sweep_train(cfg: PipelineConfig, sweep: str, candidate: int) -> dict[str, An
 
 def sweep_validate(cfg: PipelineConfig, sweep: str, candidate: int) -> Path:
     """Score one candidate on the VALIDATION split (the search never reads the test split)."""
-    from salloss.io import write_json as _write_json
     from salloss.pipeline import sweep as sw
 
     s = _sweep(cfg, sweep, candidate)
     cd = plan.candidate_dir(cfg, sweep, candidate)
-    result = score_run(cfg, s.dataset, s.arch, cd, "val", cd / "val_scores.csv",
-                       cd / ".val_summary.json", seed=cfg.seeds[0])
-    (cd / ".val_summary.json").unlink()
-    _write_json(cd / "val_metrics.json", {
+    result = score_run(cfg, s.dataset, s.arch, cd, "val", cd / "val_scores.csv", None,
+                       seed=cfg.seeds[0])
+    write_json(cd / "val_metrics.json", {
         "sweep": sweep, "candidate": candidate, "spec": sw.spec_of(s, candidate),
         "split": result["split"], "n_images": result["n_images"], "metrics": result["summary"]})
     return cd
