@@ -162,13 +162,56 @@ def test_activations():
 
 def test_blur_padding_options():
     const = torch.full((1, 1, 9, 9), 2.0)
-    zeros = build("baseline", weights="none").head.blur(const)
-    replicate = build("baseline", weights="none", blur_padding="replicate").head.blur(const)
-    torch.testing.assert_close(replicate, const)
+    default = build("baseline", weights="none").head
+    assert default.blur_padding == "replicate"
+    torch.testing.assert_close(default.blur(const), const)  # no structure out of a constant
+    zeros = build("baseline", weights="none", blur_padding="zeros").head.blur(const)
     torch.testing.assert_close(zeros[..., 2:-2, 2:-2], const[..., 2:-2, 2:-2])
     assert zeros[0, 0, 0, 0] < 2.0 * 0.6  # zero padding darkens the corner
     k = gaussian_kernel(7, 2.0)
     assert k.shape == (7, 7) and k.sum().item() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_head_adds_no_spatial_structure_of_its_own(activation):
+    """Constant input → constant map: zero features make every conv output its bias, so the
+    map is spatially constant unless the head itself paints something (the zero-padded blur of
+    the 1×1 conv's bias painted a bright frame: P ≈ 0.25 at the border vs 0.10 inside)."""
+    model = build("baseline", weights="none", activation=activation, encoder=False).eval()
+    if activation == "relu":  # the ReLU head starts with a zero bias; give it a live one
+        with torch.no_grad():
+            model.head.out.bias.fill_(0.5)
+    feats = torch.zeros(2, 1280, 6, 8)
+    with torch.no_grad():
+        grid = model.decode(feats, (6, 8))
+        full = model.decode(feats, (48, 64))
+    expected = 0.1 if activation == "sigmoid" else 0.5  # the prior probability / the bias
+    for out in (grid, full):
+        torch.testing.assert_close(out, torch.full_like(out, expected), atol=1e-6, rtol=0)
+    framed = build("baseline", weights="none", activation=activation, encoder=False,
+                   blur_padding="zeros").eval()
+    framed.head.load_state_dict(model.head.state_dict())
+    with torch.no_grad():
+        painted = framed.decode(feats, (6, 8))[0, 0]
+    assert float(painted.max() - painted.min()) > 0.05  # what the old default did
+
+
+def test_head_only_build_for_feature_caches():
+    """encoder=False builds the identical head without VGG; encode then refuses clearly."""
+    full = build("baseline", weights="none", seed=5)
+    head_only = build("baseline", weights="none", seed=5, encoder=False)
+    assert head_only.backbone is None
+    assert list(head_only.state_dict()) == [k for k in full.state_dict() if
+                                            k.startswith("head.")]
+    for (name, a), b in zip(full.head.state_dict().items(),
+                            head_only.head.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+    assert count_trainable(head_only) == 1_622_401
+    feats = full.encode(images(48, 64))
+    torch.testing.assert_close(full.eval().decode(feats, (48, 64)),
+                               head_only.eval().decode(feats, (48, 64)))
+    with pytest.raises(ConfigError, match="without its encoder"):
+        head_only.encode(images(48, 64))
 
 
 def test_seeded_builds_are_reproducible():
@@ -202,7 +245,7 @@ def test_weights_from_a_local_file(tmp_path):
         ({"dropout": 1.5}, "dropout"),
         ({"blur_size": 4}, "blur_size must be odd"),
         ({"blur_sigma": 0}, "blur_sigma"),
-        ({"blur_padding": "reflect"}, "blur_padding.*zeros, replicate"),
+        ({"blur_padding": "reflect"}, "blur_padding.*replicate, zeros"),
         ({"input_size": (0, 10)}, "input_size"),
         ({"input_size": "300x400"}, "input_size"),
         ({"seed": "a"}, "seed"),

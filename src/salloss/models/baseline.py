@@ -17,11 +17,16 @@ Stride-8 grid: torchvision's max-pools floor odd sizes, so a 300×400 (H×W) inp
 37×50 grid (300 → 150 → 75 → 37; a ceil-mode / Keras-'same' pool would give 38). The grid is
 ``(H // 2 // 2 // 2, W // 2 // 2 // 2)``; see `feature_shape`.
 
-Decisions (SPEC.md is silent): taps are resized with ``align_corners=False``; the Gaussian
-convolves with zero padding (``blur_padding='zeros'``, like a 'same' conv layer; 'replicate'
-keeps constant maps constant at the border); the head's convs use Keras' default
-initialisation (Glorot-uniform weights, zero biases), except that the final 1×1 conv's weights
-are made non-negative (|Glorot|) so a ReLU output never starts dead (see `BaselineHead`).
+Decisions (SPEC.md §3): taps are resized with ``align_corners=False``; the Gaussian pads by
+replicating the border (``blur_padding='replicate'``), so it smooths a map without creating
+spatial structure out of a constant: a spatially constant logit map — the 1×1 conv's bias
+alone, at initialisation — stays constant. ``blur_padding='zeros'`` is a Keras 'same' conv
+layer's zero padding; it blurs the bias into a frame (a logit(0.1) bias becomes ≈ −1.1 in the
+corners and −1.5 on the edges vs −2.2 inside: P ≈ 0.25 at the border vs 0.10 in the centre, an
+inverted centre bias the sigmoid-headed losses then train against) and is kept only to
+reproduce that behaviour. The head's convs use Keras' default initialisation
+(Glorot-uniform weights, zero biases), except that the final 1×1 conv's weights are made
+non-negative (|Glorot|) so a ReLU output never starts dead (see `BaselineHead`).
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ TAP_CHANNELS = (256, 512, 512)
 FEATURE_CHANNELS = sum(TAP_CHANNELS)  # 1280
 FEATURE_STRIDE = 8
 ASPP_DILATIONS = (1, 3, 6, 12)
-BLUR_PADDINGS = ("zeros", "replicate")
+BLUR_PADDINGS = ("replicate", "zeros")
 
 
 def feature_grid(input_size: tuple[int, int]) -> tuple[int, int]:
@@ -117,7 +122,7 @@ class BaselineHead(nn.Module):
         dropout: float = 0.25,
         blur_size: int = 5,
         blur_sigma: float = 1.0,
-        blur_padding: str = "zeros",
+        blur_padding: str = "replicate",
     ) -> None:
         super().__init__()
         self.activation = opt.activation(activation)
@@ -152,7 +157,10 @@ class BaselineHead(nn.Module):
                 self.out.bias.fill_(math.log(SIGMOID_PRIOR / (1 - SIGMOID_PRIOR)))
 
     def blur(self, x: Tensor) -> Tensor:
-        """Convolve B×1×h×w maps with the fixed Gaussian ('same' size, ``blur_padding``)."""
+        """Convolve B×1×h×w maps with the fixed Gaussian ('same' size, ``blur_padding``).
+
+        With the default 'replicate' padding a constant map comes out unchanged (the kernel
+        sums to 1), so the blur adds no spatial structure of its own."""
         pad = self.gaussian.shape[-1] // 2
         if self.blur_padding == "replicate":
             x = F.pad(x, (pad, pad, pad, pad), mode="replicate")
@@ -181,7 +189,9 @@ class Baseline(nn.Module):
     ('relu' | 'sigmoid'), ``input_size`` (H, W) the pipeline resizes images to (default the
     paper's 300×400; forward accepts any size ≥ 16×16), ``dropout``, ``blur_size``,
     ``blur_sigma``, ``blur_padding``, ``seed`` (initialisation; the backbone too when
-    ``weights='none'``). Save ``model.head.state_dict()`` to keep only what is trained.
+    ``weights='none'``), ``encoder`` (False: build the head only, for training and predicting
+    from a feature cache — the frozen VGG-16 is neither built nor loaded, ~1 s per job, and
+    `encode` refuses). Save ``model.head.state_dict()`` to keep only what is trained.
     """
 
     def __init__(
@@ -192,8 +202,9 @@ class Baseline(nn.Module):
         dropout: float = 0.25,
         blur_size: int = 5,
         blur_sigma: float = 1.0,
-        blur_padding: str = "zeros",
+        blur_padding: str = "replicate",
         seed: int = 0,
+        encoder: bool = True,
     ) -> None:
         super().__init__()
         self.input_size = opt.size_pair("input_size", input_size)
@@ -210,7 +221,9 @@ class Baseline(nn.Module):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.head = BaselineHead(**head_options)
-        self.backbone = FrozenVGGTaps(vgg16_features(weights, seed=seed))
+        if not isinstance(encoder, bool):
+            raise ConfigError(f"encoder must be True or False, got {encoder!r}")
+        self.backbone = FrozenVGGTaps(vgg16_features(weights, seed=seed)) if encoder else None
         self.weights_tag = describe_weights(weights)
         self.config: dict[str, Any] = dict(
             weights=str(weights), input_size=self.input_size, seed=seed, **head_options
@@ -224,11 +237,16 @@ class Baseline(nn.Module):
     def train(self, mode: bool = True) -> Baseline:
         """Switch the head's mode; the frozen VGG stays in eval mode."""
         super().train(mode)
-        self.backbone.eval()
+        if self.backbone is not None:
+            self.backbone.eval()
         return self
 
     def encode(self, images: Tensor) -> Tensor:
         """B×3×H×W ImageNet-normalised images → B×1280×(H//8)×(W//8) frozen features."""
+        if self.backbone is None:
+            raise ConfigError("this baseline was built without its encoder (encoder=False, for "
+                              "a feature cache): decode cached features, or build it with "
+                              "encoder=True")
         return self.backbone(images)
 
     def decode(self, features: Tensor, out_size: tuple[int, int]) -> Tensor:

@@ -25,11 +25,15 @@ def build_model(
     input_size: tuple[int, int],
     seed: int,
     options: dict[str, Any] | None = None,
+    cached: bool = False,
 ) -> nn.Module:
     """``salloss.models.build`` with the run's settings.
 
     ``input_size`` and ``seed`` are passed only to builders that accept them; the global torch
-    RNG is also seeded, so builders that initialise from it are deterministic too.
+    RNG is also seeded, so builders that initialise from it are deterministic too. ``cached``:
+    the run reads a feature cache, so a model that can skip building its frozen encoder (an
+    ``encoder`` option, e.g. the baseline) is built without it; the trainable part is
+    initialised identically either way.
     """
     options = dict(options or {})
     try:
@@ -39,6 +43,8 @@ def build_model(
             f"arch: unknown architecture {arch!r}; valid choices: {', '.join(registry.available())}"
         ) from None
     accepted = registry.builder_options(builder)
+    if cached and accepted is not None and "encoder" in accepted:
+        options["encoder"] = False
     for key, value in (("input_size", tuple(input_size)), ("seed", seed)):
         if key not in options and (accepted is None or key in accepted):
             options[key] = value

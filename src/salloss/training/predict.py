@@ -39,8 +39,12 @@ log = logging.getLogger(__name__)
 IMAGE_FORMATS = {"png": "PNG", "jpg": "JPEG"}
 
 
-def load_model(run_dir: str | Path, device: str = "auto") -> tuple[nn.Module, dict[str, Any]]:
-    """The best model of a finished run (from ``summary.json`` + ``model.pt``), in eval mode."""
+def load_model(run_dir: str | Path, device: str = "auto",
+               cached: bool = False) -> tuple[nn.Module, dict[str, Any]]:
+    """The best model of a finished run (from ``summary.json`` + ``model.pt``), in eval mode.
+
+    ``cached``: predictions will decode a feature cache, so the frozen encoder is not built
+    (see `modelio.build_model`)."""
     run_dir = Path(run_dir)
     summary_path, model_path = run_dir / "summary.json", run_dir / "model.pt"
     for path in (summary_path, model_path):
@@ -51,7 +55,7 @@ def load_model(run_dir: str | Path, device: str = "auto") -> tuple[nn.Module, di
     model = modelio.build_model(
         params["arch"], weights=params["weights"], activation=summary["activation"],
         input_size=tuple(params["input_size"]), seed=params["seed"],
-        options=params.get("model_options"),
+        options=params.get("model_options"), cached=cached,
     )
     try:
         state = torch.load(model_path, map_location="cpu", weights_only=True)
@@ -127,7 +131,7 @@ def predict_split(
                           f"{', '.join(IMAGE_FORMATS)}")
     if batch_size < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-    model, summary = load_model(run_dir, device)
+    model, summary = load_model(run_dir, device, cached=features_cache is not None)
     params = summary["params"]
     input_size = tuple(params["input_size"])
     dataset = PreparedDataset(prepared_dir)
