@@ -24,13 +24,22 @@ def _smooth(b=2, h=32, w=48, seed=0):
     return torch.stack(maps)[:, None].double()
 
 
-@pytest.mark.parametrize("spec", ["mse", "ead", "ae", "wmse", "sigmse(lam=0.55)", "df", "gm"])
+@pytest.mark.parametrize("spec", ["mse", "ead", "ae", "wmse(kappa=0)", "sigmse(lam=0.55)", "df",
+                                  "gm"])
 def test_zero_when_prediction_equals_density(spec, extractor):
     s = _smooth().float()
     loss = L.build(spec, vgg_weights="none")
     assert float(loss(s.clone(), s, None)) == pytest.approx(0.0, abs=1e-12)
     # ...and strictly positive otherwise, so the test above can fail.
     assert float(loss(s.flip(-1), s, None)) > 1e-6
+
+
+def test_wmse_liveness_offset_shifts_its_zero_by_kappa_squared():
+    """With the default κ = 1e-3, P = S (max 1) gives p = (S + κ)/(1 + κ): ~κ², not 0."""
+    s = _smooth()
+    value = float(L.wmse(s.clone(), s))
+    assert 0 < value < 1e-5
+    assert float(L.wmse(1e3 * s, s)) < value * 1e-4  # a larger scale makes κ negligible
 
 
 @pytest.mark.parametrize("name", ["kld", "bhat"])

@@ -39,9 +39,9 @@ def ref_ae(p, s, f):
     return np.mean(np.abs(_maxn(s) - p))
 
 
-def ref_wmse(p, s, f, alpha=1.1):
+def ref_wmse(p, s, f, alpha=1.1, kappa=1e-3):
     s = _maxn(s)
-    return np.mean((p / p.max() - s) ** 2 / (alpha - s))
+    return np.mean(((p + kappa) / (p.max() + kappa) - s) ** 2 / (alpha - s))
 
 
 def ref_sigmse(p, s, f, lam=0.55, k=10.0):
@@ -151,13 +151,20 @@ def _t(rows):
 
 
 def test_wmse_hand_computed():
-    # P/max(P) = [.25, .5, .125, 1]; S = [0, .5, 1, .25]; α = 1.1
+    # kappa=0 is ML-Net's P/max(P) = [.25, .5, .125, 1]; S = [0, .5, 1, .25]; α = 1.1
     pred, density = _t([[0.2, 0.4], [0.1, 0.8]]), _t([[0.0, 0.5], [1.0, 0.25]])
     want = (0.25**2 / 1.1 + 0.0 / 0.6 + 0.875**2 / 0.1 + 0.75**2 / 0.85) / 4
     assert want == pytest.approx(2.0937082219251337)
-    assert float(L.wmse(pred, density)) == pytest.approx(want, rel=1e-12)
+    assert float(L.wmse(pred, density, kappa=0)) == pytest.approx(want, rel=1e-12)
     # The density's scale must not matter (S is max-normalised).
-    assert float(L.wmse(pred, 4 * density)) == pytest.approx(want, rel=1e-12)
+    assert float(L.wmse(pred, 4 * density, kappa=0)) == pytest.approx(want, rel=1e-12)
+    # The default liveness offset κ = 1e-3: p = (P + κ)/(max P + κ), a live map moves little.
+    k = 1e-3
+    p = [(v + k) / (0.8 + k) for v in (0.2, 0.4, 0.1, 0.8)]
+    want_k = sum((pv - sv) ** 2 / (1.1 - sv)
+                 for pv, sv in zip(p, (0, .5, 1, .25), strict=True)) / 4
+    assert float(L.wmse(pred, density)) == pytest.approx(want_k, rel=1e-12)
+    assert want_k == pytest.approx(want, rel=5e-3)
 
 
 def test_sigmse_hand_computed():

@@ -31,13 +31,25 @@ class TermInputs:
     fixations: Tensor | None = None
     center_bias: Tensor | None = None
     extractor: VGGPyramid | None = None
+    perceptual_size: tuple[int, int] | None = None
+    density_features: list[Tensor] | None = None  # φ(S), precomputed (`target_pyramid`)
     _features: tuple[list[Tensor], list[Tensor]] | None = field(default=None, repr=False)
 
     def features(self) -> tuple[list[Tensor], list[Tensor]]:
-        """(φ(P), φ(S)) at pool1…pool5, computed on first use."""
+        """(φ(P), φ(S)) at pool1…pool5 (at `perceptual_size` if set), computed on first use;
+        φ(S) is taken from `density_features` when the caller precomputed it."""
         if self._features is None:
-            assert self.extractor is not None and self.density is not None
-            self._features = perceptual.pyramids(self.pred, self.density, self.extractor)
+            assert self.extractor is not None
+            if self.density_features is not None:
+                pred = self.pred
+                if self.perceptual_size is not None:
+                    pred = perceptual.fit(pred, self.perceptual_size)
+                perceptual.move_to(self.extractor, pred.device)
+                self._features = (self.extractor(pred), list(self.density_features))
+            else:
+                assert self.density is not None
+                self._features = perceptual.pyramids(self.pred, self.density, self.extractor,
+                                                     size=self.perceptual_size)
         return self._features
 
 
@@ -130,10 +142,13 @@ _ENTRIES = (
         lambda x: pixel.ae(x.pred, x.density),
     ),
     TermInfo(
-        "wmse", pixel.wmse, "pixel", False, "relu", "mean((P/max P − S)² / (α − S))",
-        "MLNET-MSE", ("density",),
-        lambda x, alpha: pixel.wmse(x.pred, x.density, alpha=alpha),
-        {"alpha": Param(1.1, lambda v: v > 1.0, "alpha > 1", "weight offset; 1/(α−S)")},
+        "wmse", pixel.wmse, "pixel", False, "relu",
+        "mean(((P+κ)/(max P+κ) − S)² / (α − S))", "MLNET-MSE", ("density",),
+        lambda x, alpha, kappa: pixel.wmse(x.pred, x.density, alpha=alpha, kappa=kappa),
+        {"alpha": Param(1.1, lambda v: v > 1.0, "alpha > 1", "weight offset; 1/(α−S)"),
+         "kappa": Param(pixel.WMSE_KAPPA, lambda v: v >= 0.0, "kappa >= 0",
+                        "liveness offset: a fading map tends to the uniform map, not to a "
+                        "low loss (0 = ML-Net's unguarded P/max P, NaN on a dead map)")},
     ),
     TermInfo(
         "sigmse", pixel.sigmse, "pixel", False, "relu", "mean(k·σ(k(S−λ))·(S−P)²)",
