@@ -218,3 +218,32 @@ def test_gram_of_large_half_precision_features_does_not_overflow():
     g = gram(feats)
     assert torch.isfinite(g).all()
     assert torch.allclose(g, torch.full((1, 2, 2), 1e8 / (2 * 100 * 100)))
+
+
+def test_perceptual_size_resizes_both_maps_before_vgg(extractor):
+    """perceptual_size: df/gm of the maps resized to (H, W) first; other terms untouched."""
+    import torch.nn.functional as F
+
+    from salloss.losses import perceptual
+
+    g = torch.Generator().manual_seed(3)
+    pred = torch.rand(2, 1, 72, 96, generator=g, dtype=torch.float64)
+    density = torch.rand(2, 1, 72, 96, generator=g, dtype=torch.float64) * 4
+    small = L.build("df + gm + mse", vgg_weights="none", perceptual_size=(48, 64))
+    full = L.build("df + gm + mse", vgg_weights="none")
+    _, parts = small.breakdown(pred, density, None)
+    _, full_parts = full.breakdown(pred, density, None)
+
+    def resized(x):
+        return F.interpolate(x, size=(48, 64), mode="bilinear", align_corners=False,
+                             antialias=True)
+
+    want_df = perceptual.df(resized(pred), resized(density), extractor)
+    want_gm = perceptual.gm(resized(pred), resized(density), extractor)
+    assert float(parts["df"]) == pytest.approx(float(want_df), rel=1e-10)
+    assert float(parts["gm"]) == pytest.approx(float(want_gm), rel=1e-10)
+    assert float(parts["df"]) != pytest.approx(float(full_parts["df"]), rel=1e-3)
+    assert float(parts["mse"]) == float(full_parts["mse"])  # pixel terms at full size
+    assert small.perceptual_size == (48, 64) and full.perceptual_size is None
+    with pytest.raises(ConfigError, match="at least 32"):
+        L.build("df", vgg_weights="none", perceptual_size=(16, 64))

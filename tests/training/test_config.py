@@ -31,7 +31,14 @@ def test_sam_default_input_size_comes_from_its_builder() -> None:
         ({"arch": "resnet"}, "arch: unknown architecture 'resnet'; valid choices: baseline"),
         ({"lr": -0.1}, "lr must be a finite number > 0"),
         ({"lr": float("nan")}, "lr must be a finite number > 0"),
-        ({"optimizer": "adam"}, "optimizer: unknown 'adam'; valid choices: sgd, rmsprop"),
+        ({"optimizer": "lbfgs"},
+         "optimizer: unknown 'lbfgs'; valid choices: sgd, rmsprop, adam, adamw"),
+        ({"lr_patience": 0}, "lr_patience must be an integer >= 1 or null"),
+        ({"lr_factor": 1.0}, "lr_factor must be in (0, 1)"),
+        ({"ema_decay": 1.0}, "ema_decay must be in (0, 1) or null"),
+        ({"perceptual_size": (16, 64)}, "perceptual_size must be (height, width) with both >= 32"),
+        ({"perceptual_size": "big"}, "expected HEIGHTxWIDTH"),
+        ({"model_options": {"encoder": False}}, "encoder from the feature cache"),
         ({"batch_size": 0}, "batch_size must be an integer >= 1"),
         ({"momentum": 1.0}, "momentum must be in [0, 1)"),
         ({"patience": 0}, "patience must be an integer >= 1"),
@@ -77,3 +84,12 @@ def test_parse_size(text: str, size: tuple[int, int]) -> None:
 def test_parse_size_rejects_garbage() -> None:
     with pytest.raises(ConfigError, match="expected HEIGHTxWIDTH"):
         parse_size("300")
+
+
+def test_adam_and_the_convergence_options_round_trip() -> None:
+    cfg = TrainConfig(optimizer="adam", ema_decay=0.9, lr_patience=3, lr_factor=0.3,
+                      perceptual_size="48x64")
+    assert cfg.lr == 1e-3 and cfg.perceptual_size == (48, 64)
+    assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    assert cfg.to_dict()["perceptual_size"] == [48, 64]
+    assert TrainConfig(optimizer="adamw").lr == 1e-3

@@ -89,7 +89,7 @@ def test_sigterm_saves_mid_epoch_and_resume_is_bit_identical(
 
 def test_resume_with_other_settings_is_refused(prepared: Path, features: Path,
                                                reference: Path) -> None:
-    with pytest.raises(ConfigError, match=r"other settings \(lr: checkpoint 0\.1, now 0\.2\)"):
+    with pytest.raises(ConfigError, match=r"other settings \(lr: checkpoint 0\.05, now 0\.2\)"):
         train(TrainConfig(**{**BASE, "lr": 0.2}), prepared, reference, features, progress=False)
     with pytest.raises(ConfigError, match="feature cache: checkpoint used one"):
         train(TrainConfig(**BASE), prepared, reference, None, progress=False)

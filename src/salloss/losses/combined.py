@@ -40,7 +40,8 @@ class CombinedLoss(nn.Module):
     Attributes: `spec` (canonical text), `id` (filesystem-safe, see `spec_id`), `components`
     (the `Term`s), `terms` (label → coefficient), `params` (label → all parameters, defaults
     filled), `activation` ('sigmoid' if any term is distribution-based, else 'relu'),
-    `vgg_weights` (the perceptual VGG's weights tag, None without df/gm), `last_terms`,
+    `vgg_weights` (the perceptual VGG's weights tag, None without df/gm), `perceptual_size`
+    (the (H, W) maps are resized to before the perceptual VGG; None: as they come), `last_terms`,
     `weighting` (the `UncertaintyWeights` of a `learned(...)` group, else None). In `terms`, a
     learned term's coefficient is its direction (±1); its weight is in `weighting`.
     """
@@ -50,8 +51,10 @@ class CombinedLoss(nn.Module):
         components: tuple[Term, ...],
         center_bias: Tensor | None = None,
         extractor: VGGPyramid | None = None,
+        perceptual_size: tuple[int, int] | None = None,
     ) -> None:
         super().__init__()
+        self.perceptual_size = tuple(perceptual_size) if perceptual_size is not None else None
         self.components = components
         self.spec = format_terms(components)
         self.id = spec_id(self.spec)
@@ -78,20 +81,23 @@ class CombinedLoss(nn.Module):
         return self.breakdown(pred, density, fixations)[0]
 
     def breakdown(
-        self, pred: Tensor, density: Tensor | None = None, fixations: Tensor | None = None
+        self, pred: Tensor, density: Tensor | None = None, fixations: Tensor | None = None,
+        density_features: list[Tensor] | None = None,
     ) -> tuple[Tensor, dict[str, Tensor]]:
         """(total, {label: raw term value}) — the values keep their autograd graph.
 
         pred, density: B×1×H×W float; fixations: B×1×H×W, a pixel is fixated where > 0.
         `density`/`fixations` may be None when no term reads them. Half-precision inputs
         (autocast) are evaluated in float32; the VGG of df/gm still runs under autocast.
-        """
+        `density_features`: φ(S) of this batch from `target_pyramid` (df/gm then skip the
+        density's VGG pass; same values)."""
         self._check(pred, density, fixations)
         pred = _float32_if_half(pred)
         density = _float32_if_half(density) if density is not None else None
         inputs = TermInputs(
             pred, density, fixations, center_bias=self._center_bias_for(pred),
-            extractor=self.extractor,
+            extractor=self.extractor, perceptual_size=self.perceptual_size,
+            density_features=density_features,
         )
         parts: dict[str, Tensor] = {}
         learned: list[Tensor] = []
@@ -192,15 +198,23 @@ def build(
     center_bias: Tensor | None = None,
     vgg_weights: str | Path = "imagenet",
     vgg_seed: int = 0,
+    perceptual_size: tuple[int, int] | None = None,
 ) -> CombinedLoss:
     """Parse `spec` and return the loss module (see `CombinedLoss`).
 
     center_bias: H×W (or 1×1×H×W) prior C, required by `r`; resized bilinearly to the
     prediction's size when they differ. vgg_weights: 'imagenet' | 'none' | path of a .pth, for
     `df`/`gm` only (loaded once per process, moved to pred's device on first use); the built
-    loss reports it in `vgg_weights`. Raises `ConfigError` for a bad spec or a missing center
-    bias, `WeightsError` when the VGG weights are unavailable.
+    loss reports it in `vgg_weights`. perceptual_size: (H, W) that P and S are resized to
+    (bilinear, antialiased when shrinking) before `df`/`gm` run VGG on them; None (default,
+    the paper's) uses the maps as they come. A baseline map holds no more detail than its
+    stride-8 grid, so a size a few times that grid changes the terms little and cuts their
+    cost (VGG-16 on the map dominates a perceptual run). Raises `ConfigError` for a bad spec,
+    a missing center bias or a perceptual_size below 32×32, `WeightsError` when the VGG
+    weights are unavailable.
     """
+    if perceptual_size is not None:
+        perceptual_size = _perceptual_size(perceptual_size)
     components = parse(spec)
     needs = {n for t in components for n in REGISTRY[t.name].needs}
     if "center_bias" in needs and center_bias is None:
@@ -211,4 +225,18 @@ def build(
     extractor = load_extractor(vgg_weights, vgg_seed) if "vgg" in needs else None
     if extractor is not None and extractor.weights_tag != "imagenet":
         log.warning("perceptual terms use VGG-16 weights %s", extractor.weights_tag)
-    return CombinedLoss(components, center_bias=center_bias, extractor=extractor)
+    return CombinedLoss(components, center_bias=center_bias, extractor=extractor,
+                        perceptual_size=perceptual_size)
+
+
+def _perceptual_size(size: Any) -> tuple[int, int]:
+    from salloss.losses.perceptual import MIN_SIZE
+
+    try:
+        h, w = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise ConfigError(f"perceptual_size must be (height, width), got {size!r}") from None
+    if min(h, w) < MIN_SIZE:
+        raise ConfigError(f"perceptual_size must be at least {MIN_SIZE}×{MIN_SIZE} (VGG-16 pools "
+                          f"five times), got {h}×{w}")
+    return h, w

@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from salloss.errors import DataError
@@ -123,11 +124,37 @@ def gm_from_features(feats_pred: list[Tensor], feats_density: list[Tensor]) -> T
 
 
 def pyramids(
-    pred: Tensor, density: Tensor, extractor: VGGPyramid
+    pred: Tensor, density: Tensor, extractor: VGGPyramid, size: tuple[int, int] | None = None,
 ) -> tuple[list[Tensor], list[Tensor]]:
-    """VGG features of P (as is) and of S (max-normalised), on pred's device."""
+    """VGG features of P (as is) and of S (max-normalised), on pred's device; with `size`,
+    both maps are first resized to (H, W) (bilinear, antialiased when shrinking)."""
     move_to(extractor, pred.device)
+    if size is not None:
+        pred, density = fit(pred, size), fit(density, size)
     return extractor(pred), extractor(max_normalise(density))
+
+
+@torch.no_grad()
+def target_pyramid(density: Tensor, extractor: VGGPyramid,
+                   size: tuple[int, int] | None = None) -> list[Tensor]:
+    """φ(S) of a batch of densities exactly as `pyramids` computes it (resized to ``size``,
+    then max-normalised): the targets never change, so a trainer computes it once per image
+    and passes it back as `TermInputs.density_features` (the perceptual terms then run VGG on
+    the prediction only)."""
+    move_to(extractor, density.device)
+    if size is not None:
+        density = fit(density, size)
+    return extractor(max_normalise(density))
+
+
+def fit(x: Tensor, size: tuple[int, int]) -> Tensor:
+    """B×1×H×W resized to ``size`` (bilinear, align_corners=False, antialiased when shrinking);
+    unchanged if it has that size already."""
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    shrink = size[0] < x.shape[-2] or size[1] < x.shape[-1]
+    return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False,
+                         antialias=shrink)
 
 
 def move_to(module: nn.Module, device: torch.device) -> None:

@@ -70,7 +70,7 @@ def assert_finite(tensors: Mapping[str, Any], what: str) -> None:
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     """Write ``state`` atomically to ``path``; refuses (and keeps the old file) if any weight or
     optimizer tensor is non-finite."""
-    for key in ("model", "best_model", "loss_state"):
+    for key in ("model", "best_model", "loss_state", "ema"):
         if state.get(key) is not None:
             assert_finite(state[key], key)
     if state.get("optimizer") is not None:

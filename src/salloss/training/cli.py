@@ -82,8 +82,13 @@ def _features(args: argparse.Namespace) -> int:
 _TRAIN_FLAGS = {
     "arch": str, "loss": str, "weights": str, "input_size": str, "optimizer": str,
     "lr": float, "loss_weights_lr": float, "momentum": float, "weight_decay": float,
-    "batch_size": int, "max_epochs": int, "patience": int, "min_delta": float, "seed": int,
+    "batch_size": int, "max_epochs": int, "patience": int, "min_delta": float,
+    "min_rel_delta": float,
+    "lr_patience": int, "lr_factor": float, "warmup_epochs": int, "ema_decay": float,
+    "perceptual_size": str,
+    "seed": int,
     "train_split": str, "val_split": str, "device": str, "amp": str, "preload": str,
+    "checkpoint_every_s": float,
     "num_workers": int,
 }
 _TRAIN_HELP = {
@@ -91,8 +96,9 @@ _TRAIN_HELP = {
     "loss": "loss spec, e.g. mse, '10*kld - 2*cc - nss + r' (see `salloss losses list`)",
     "weights": "VGG-16 weights: imagenet (default), none (random, seeded) or a .pth path",
     "input_size": "input size HxW in pixels (default: the architecture's, 300x400 / 240x320)",
-    "optimizer": f"{' or '.join(OPTIMIZERS)} (default sgd; rmsprop = SAM's own setup)",
-    "lr": "learning rate (default 1e-3 for sgd, 1e-4 for rmsprop)",
+    "optimizer": f"{', '.join(OPTIMIZERS)} (default sgd, the paper's; rmsprop = SAM's own "
+                 "setup)",
+    "lr": "learning rate (default 1e-3 for sgd, adam and adamw, 1e-4 for rmsprop)",
     "loss_weights_lr": "learning rate of the learned loss weights of a 'learned(...)' spec "
                        "(same optimizer, no weight decay; default: --lr)",
     "momentum": "SGD momentum (default 0.9; the paper does not give it)",
@@ -101,6 +107,17 @@ _TRAIN_HELP = {
     "max_epochs": "upper bound on epochs (default 50)",
     "patience": "early stopping: epochs without validation improvement (default 5)",
     "min_delta": "smallest validation-loss decrease that counts as improvement (default 0)",
+    "min_rel_delta": "the same, as a fraction of |best validation loss|, added to --min-delta "
+                     "(default 0)",
+    "lr_patience": "reduce-on-plateau: multiply the learning rate by --lr-factor after this "
+                   "many epochs without improvement (default: constant learning rate)",
+    "lr_factor": "learning-rate multiplier of --lr-patience (default 0.1)",
+    "warmup_epochs": "raise the learning rate linearly from ~0 over this many epochs "
+                     "(default 0: none)",
+    "ema_decay": "validate, early-stop and keep the exponential moving average of the weights "
+                 "with this decay per step, e.g. 0.9 (default: off)",
+    "perceptual_size": "HxW the maps are resized to before df/gm run VGG-16 on them (default: "
+                       "the output size, the paper's)",
     "seed": "seed of initialisation, dropout and batch order (default 0)",
     "train_split": "split to train on (default train)",
     "val_split": "split for early stopping (default val)",
@@ -109,6 +126,8 @@ _TRAIN_HELP = {
     "preload": f"copy the split to the device: {', '.join(PRELOAD_MODES)} (default auto: "
                "on CUDA when it fits)",
     "num_workers": "threads prefetching batches when not preloaded (default 1)",
+    "checkpoint_every_s": "write the checkpoint after an epoch only if this many seconds "
+                          "passed since the last one (default 0: every epoch)",
 }
 
 

@@ -58,6 +58,7 @@ from salloss.training.checkpoint import (
     trainable_state,
 )
 from salloss.training.config import TrainConfig
+from salloss.training.ema import WeightAverage
 from salloss.training.features import cache_key, open_features
 from salloss.training.live import EpochLog
 from salloss.training.signals import GracefulInterrupt, TrainingInterrupted
@@ -131,12 +132,14 @@ def train(
     if "center_bias" in needs:
         center_bias = torch.as_tensor(np.asarray(dataset.center_bias(), dtype=np.float32))
     loss_fn = losses.build(config.loss, center_bias=center_bias, vgg_weights=config.weights,
-                           vgg_seed=config.seed).to(device)
+                           vgg_seed=config.seed,
+                           perceptual_size=config.perceptual_size).to(device)
+    cached = features_cache is not None
     model = modelio.build_model(
         config.arch, weights=config.weights, activation=loss_fn.activation,
         input_size=config.input_size, seed=config.seed, options=config.model_options,
+        cached=cached,
     )
-    cached = features_cache is not None
     if cached:
         if not modelio.supports_feature_cache(model):
             raise ConfigError(f"a feature cache was given but arch {config.arch!r} trains its "
@@ -158,8 +161,10 @@ def train(
     stepper = Stepper(model, loss_fn, optimizer, device=device, out_size=out_size,
                       cached=cached, amp=config.amp, channels_last=channels_last)
     scaler = stepper.scaler
+    average = WeightAverage(model, config.ema_decay) if config.ema_decay is not None else None
 
     arrays = {"x": inputs, "density": targets.density, "fixations": targets.fixations}
+    arrays.update(_density_pyramid(loss_fn, targets.density, device, progress))
     train_src = ArraySource(arrays, train_rows, device, workers=config.num_workers)
     val_src = ArraySource(arrays, val_rows, device, workers=config.num_workers)
     if _want_preload(config.preload, device, train_src.nbytes() + val_src.nbytes()):
@@ -176,9 +181,17 @@ def train(
         load_trainable_state(model, state["model"], str(ckpt_path))
         if loss_fn.weighting is not None:
             loss_fn.weighting.load_state(state.get("loss_state") or {}, str(ckpt_path))
+        bases = [g["base_lr"] for g in optimizer.param_groups]
         optimizer.load_state_dict(state["optimizer"])
+        for group, base in zip(optimizer.param_groups, bases, strict=True):
+            group.setdefault("base_lr", base)  # checkpoints older than the lr schedule
         if state.get("scaler"):
             scaler.load_state_dict(state["scaler"])
+        if average is not None:
+            try:
+                average.load_state(state.get("ema") or {}, str(ckpt_path))
+            except ValueError as exc:
+                raise DataError(str(exc)) from None
         restore_rng(state["rng"])
         state["resumes"] += 1
         log.info("resuming %s at epoch %d, batch %d", run_dir, state["epoch"] + 1,
@@ -188,7 +201,7 @@ def train(
     if state["best_model"] is not None and not (run_dir / BEST_MODEL).exists():
         save_state_dict(run_dir / BEST_MODEL, state["best_model"])  # deleted by a pipeline
 
-    run = _Run(config, model, stepper, ckpt_path, run_dir, state, started, progress)
+    run = _Run(config, model, stepper, ckpt_path, run_dir, state, started, progress, average)
     with GracefulInterrupt() as stop, _determinism(config, device), \
             EpochLog(live_dir if live else None, state["history"]) as epoch_log:
         run.fit(train_src, val_src, stop, epoch_log)
@@ -200,13 +213,16 @@ class _Run:
 
     def __init__(self, config: TrainConfig, model: nn.Module, stepper: Stepper,
                  ckpt_path: Path, run_dir: Path, state: dict[str, Any], started: float,
-                 progress: bool) -> None:
+                 progress: bool, average: WeightAverage | None = None) -> None:
         self.config, self.model, self.stepper = config, model, stepper
+        self.average = average
         self.weighting = getattr(stepper.loss_fn, "weighting", None)
         self.optimizer, self.scaler = stepper.optimizer, stepper.scaler
         self.ckpt_path, self.run_dir, self.state = ckpt_path, run_dir, state
         self.started, self.progress = started, progress
         self.wall_base = float(state["wall_time_s"])
+        self.saved_at = time.monotonic()  # the checkpoint on disk is this recent
+        self.best_written = True  # model.pt holds state["best_model"]
         stepper.note = self._kept
 
     def _kept(self) -> str:
@@ -234,7 +250,10 @@ class _Run:
                        unit="batch")
             for b, batch in enumerate(bar, start=st["batch"] + 1):
                 where = f"epoch {epoch}, batch {b}/{total_batches} (training)"
+                self.set_lr((epoch - 1) * total_batches + b, total_batches)
                 total, parts = self.stepper.train_batch(batch, where)
+                if self.average is not None:
+                    self.average.update()
                 size = int(batch["density"].shape[0])
                 partial["loss_sum"] += total * size
                 partial["count"] += size
@@ -260,7 +279,12 @@ class _Run:
                   live: EpochLog) -> None:
         """Validate, update best/patience, write model.pt (if better), last.pt, DVCLive."""
         cfg, st = self.config, self.state
-        val_loss, val_terms = self.validate(val_src, epoch)
+        averaged = self.average.applied() if self.average is not None else contextlib.nullcontext()
+        with averaged:  # validation and the best model use the weight average, if any
+            val_loss, val_terms = self.validate(val_src, epoch)
+            improved = val_loss < st["best_val"] - _tolerance(cfg, st["best_val"])
+            if improved:
+                st["best_model"] = trainable_state(self.model)
         count = max(partial["count"], 1)
         record = {
             "epoch": epoch,
@@ -273,28 +297,48 @@ class _Run:
         if self.weighting is not None:
             record["loss_weights"] = self.weighting.weights()
             record["log_vars"] = self.weighting.log_var_values()
-        improved = val_loss < st["best_val"] - cfg.min_delta
         if improved:
             st["best_val"], st["best_epoch"], st["bad_epochs"] = val_loss, epoch, 0
-            st["best_model"] = trainable_state(self.model)
-            save_state_dict(self.run_dir / BEST_MODEL, st["best_model"])
+            st["lr_wait"] = 0
+            self.best_written = False
         else:
             st["bad_epochs"] += 1
+            st["lr_wait"] = st.get("lr_wait", 0) + 1
+            if cfg.lr_patience is not None and st["lr_wait"] >= cfg.lr_patience:
+                st["lr_wait"] = 0
+                st["lr_scale"] = st.get("lr_scale", 1.0) * cfg.lr_factor
+                log.info("epoch %d: no validation improvement for %d epoch(s): learning rate "
+                         "× %g → %.3g", epoch, cfg.lr_patience, cfg.lr_factor,
+                         cfg.lr * st["lr_scale"])
         st["history"].append(record)
         st["epoch"], st["batch"], st["partial"] = epoch, 0, None
         if st["bad_epochs"] >= cfg.patience:
-            st["finished"] = True
+            st["finished"], st["stopped_by"] = True, "early_stopping"
             st["stop_reason"] = (f"early stopping: no validation improvement for {cfg.patience} "
                                  f"epoch(s) after epoch {st['best_epoch']}")
         elif epoch >= cfg.max_epochs:
-            st["finished"], st["stop_reason"] = True, f"max_epochs ({cfg.max_epochs}) reached"
+            st["finished"], st["stopped_by"] = True, "max_epochs"
+            st["stop_reason"] = f"max_epochs ({cfg.max_epochs}) reached"
         log.info("epoch %d: train %.6g, val %.6g%s", epoch, record["train_loss"], val_loss,
                  " (best)" if improved else f" (best {st['best_val']:.6g} @ {st['best_epoch']})")
         if self.weighting is not None:
             log.info("epoch %d: learned loss weights %s", epoch, ", ".join(
                 f"{k} {v:.4g}" for k, v in record["loss_weights"].items()))
-        self.save()
+        if st["finished"] or time.monotonic() - self.saved_at >= cfg.checkpoint_every_s:
+            self.save()
         live.log_epoch(record)
+
+    def set_lr(self, step: int, batches_per_epoch: int) -> None:
+        """Learning rate of every parameter group for training step ``step`` (1-based, over
+        the whole run): its base rate × the reduce-on-plateau scale × the linear warm-up
+        ``min(1, step / (warmup_epochs · batches))``. A pure function of the checkpointed
+        state, so a resumed run continues the same schedule."""
+        scale = self.state.get("lr_scale", 1.0)
+        warm = self.config.warmup_epochs * batches_per_epoch
+        if warm:
+            scale *= min(1.0, step / warm)
+        for group in self.optimizer.param_groups:
+            group["lr"] = group["base_lr"] * scale
 
     def validate(self, val_src: ArraySource, epoch: int) -> tuple[float, dict[str, float]]:
         """Mean validation loss and raw term values over the split (eval mode: no dropout).
@@ -321,13 +365,20 @@ class _Run:
         return loss_sum / count, means
 
     def save(self) -> None:
-        """Write last.pt atomically (refused, keeping the old file, if anything is NaN)."""
+        """Write last.pt atomically (refused, keeping the old file, if anything is NaN), and
+        model.pt when the best weights changed since it was last written."""
         st = self.state
+        if not self.best_written and st["best_model"] is not None:
+            save_state_dict(self.run_dir / BEST_MODEL, st["best_model"])
+            self.best_written = True
+        self.saved_at = time.monotonic()
         st["model"] = trainable_state(self.model)
         st["optimizer"] = self.optimizer.state_dict()
         st["scaler"] = self.scaler.state_dict() if self.scaler.is_enabled() else None
         if self.weighting is not None:
             st["loss_state"] = self.weighting.state()
+        if self.average is not None:
+            st["ema"] = self.average.state()
         st["rng"] = capture_rng()
         st["wall_time_s"] = self.wall_base + (time.monotonic() - self.started)
         save_checkpoint(self.ckpt_path, st)
@@ -351,12 +402,54 @@ def _fresh_state(config: TrainConfig, loss_fn: Any, dataset: Any, train_rows: np
             "trainable_parameters": count_trainable(model),
             "feature_cache": str(features_cache) if features_cache is not None else None,
         },
-        "model": None, "optimizer": None, "scaler": None, "rng": None,
+        "model": None, "optimizer": None, "scaler": None, "rng": None, "ema": None,
         "epoch": 0, "batch": 0, "partial": None,
-        "best_val": math.inf, "best_epoch": 0, "bad_epochs": 0, "best_model": None,
-        "history": [], "finished": False, "stop_reason": None,
+        "best_val": math.inf, "best_epoch": 0, "bad_epochs": 0, "lr_wait": 0, "lr_scale": 1.0,
+        "best_model": None,
+        "history": [], "finished": False, "stop_reason": None, "stopped_by": None,
         "wall_time_s": 0.0, "resumes": 0, "devices": [],
     }
+
+
+def _tolerance(config: TrainConfig, best: float) -> float:
+    """How much a validation loss must beat the best one by to count as an improvement."""
+    if not math.isfinite(best):
+        return 0.0
+    return config.min_delta + config.min_rel_delta * abs(best)
+
+
+# Largest precomputed φ(S) kept in memory (bytes); above it df/gm run VGG on S every step.
+PYRAMID_BUDGET = 2 << 30
+
+
+def _density_pyramid(loss_fn: Any, density: np.ndarray, device: torch.device,
+                     progress: bool) -> dict[str, np.ndarray]:
+    """φ(S) of every image for the perceptual terms, computed once (the targets never change):
+    arrays ``vgg0`` … ``vgg4`` (N×C_j×H_j×W_j float32) served with the batches, so df/gm run
+    VGG-16 on the prediction only — one pass fewer per step. Empty without df/gm, or when it
+    would take more than `PYRAMID_BUDGET` bytes."""
+    from salloss.losses.perceptual import target_pyramid
+
+    if loss_fn.extractor is None:
+        return {}
+    n = density.shape[0]
+    probe = target_pyramid(torch.from_numpy(np.ascontiguousarray(density[:1]))[:, None].to(device),
+                           loss_fn.extractor, loss_fn.perceptual_size)
+    nbytes = n * sum(f[0].numel() for f in probe) * 4
+    if nbytes > PYRAMID_BUDGET:
+        log.info("perceptual terms: φ(S) of %d images would take %.1f GB; computing it per "
+                 "step instead", n, nbytes / 1e9)
+        return {}
+    out = {f"vgg{j}": np.empty((n, *f.shape[1:]), dtype=np.float32) for j, f in
+           enumerate(probe)}
+    for start in tqdm(range(0, n, 16), desc="φ(S) for df/gm", disable=not progress,
+                      leave=False, unit="batch"):
+        chunk = torch.from_numpy(np.ascontiguousarray(density[start:start + 16]))[:, None]
+        for j, f in enumerate(target_pyramid(chunk.to(device), loss_fn.extractor,
+                                             loss_fn.perceptual_size)):
+            out[f"vgg{j}"][start:start + len(chunk)] = f.float().cpu().numpy()
+    log.info("perceptual terms: φ(S) of %d images precomputed (%.0f MB)", n, nbytes / 1e6)
+    return out
 
 
 def _remove_stale_temp_files(*paths: Path) -> None:
@@ -428,11 +521,18 @@ def _optimizer(config: TrainConfig, params: list[nn.Parameter],
         lr = config.loss_weights_lr if config.loss_weights_lr is not None else config.lr
         groups = [{"params": params}, {"params": loss_params, "lr": lr, "weight_decay": 0.0}]
     if config.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum,
-                               weight_decay=config.weight_decay)
-    # SAM's Keras-1 RMSprop: rho 0.9, epsilon 1e-8 added after the square root (as torch does).
-    return torch.optim.RMSprop(groups, lr=config.lr, alpha=0.9, eps=1e-8,
-                               weight_decay=config.weight_decay)
+        optimizer: torch.optim.Optimizer = torch.optim.SGD(
+            groups, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    elif config.optimizer == "adam":
+        optimizer = torch.optim.Adam(groups, lr=config.lr, weight_decay=config.weight_decay)
+    elif config.optimizer == "adamw":
+        optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
+    else:  # SAM's Keras-1 RMSprop: rho 0.9, epsilon 1e-8 added after the square root (as torch)
+        optimizer = torch.optim.RMSprop(groups, lr=config.lr, alpha=0.9, eps=1e-8,
+                                        weight_decay=config.weight_decay)
+    for group in optimizer.param_groups:  # the schedule (`_Run.set_lr`) scales these
+        group["base_lr"] = group["lr"]
+    return optimizer
 
 
 def _want_preload(mode: str, device: torch.device, nbytes: int) -> bool:

@@ -62,8 +62,10 @@ class Stepper:
     def loss(self, batch: dict[str, Tensor], where: str) -> tuple[Tensor, dict[str, Tensor]]:
         """Loss and (detached) raw term values; `TrainingDiverged` naming the term if non-finite."""
         pred = self.predict(batch)
+        pyramid = [batch[f"vgg{j}"] for j in range(5)] if "vgg0" in batch else None
         total, parts = self.loss_fn.breakdown(
-            pred, batch["density"].unsqueeze(1), batch["fixations"].unsqueeze(1).float()
+            pred, batch["density"].unsqueeze(1), batch["fixations"].unsqueeze(1).float(),
+            density_features=pyramid,
         )
         if not math.isfinite(float(total.detach())):
             values = {label: float(v.detach()) for label, v in parts.items()}

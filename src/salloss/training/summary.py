@@ -60,6 +60,8 @@ def build_summary(state: dict[str, Any]) -> dict[str, Any]:
     return {
         "status": "finished" if state["finished"] else "running",
         "stop_reason": state.get("stop_reason"),
+        # 'early_stopping' | 'max_epochs' (None while running; older runs: see stop_reason)
+        "stopped_by": state.get("stopped_by"),
         "arch": state["config"]["arch"],
         "loss": meta["loss"],
         "loss_id": meta["loss_id"],
