@@ -5,27 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
+from salloss.cli import SpecArgumentParser
 from salloss.losses.learned import FORM, REFERENCE, form_of
 from salloss.losses.paper import TABLES
 from salloss.losses.registry import REGISTRY
 from salloss.losses.spec import Term, format_terms, parse, spec_id
-
-
-class _SpecArgParser(argparse.ArgumentParser):
-    """Lets a spec that starts with '-' (e.g. `-cc`) through as a positional argument.
-
-    Anything starting with a single '-' that is not one of the parser's own options is a spec;
-    `--` before the spec also works (the portable way).
-    """
-
-    def _parse_optional(self, arg_string: str):  # type: ignore[no-untyped-def]
-        if (
-            arg_string.startswith("-")
-            and not arg_string.startswith("--")
-            and arg_string not in self._option_string_actions
-        ):
-            return None
-        return super()._parse_optional(arg_string)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.set_defaults(func=_list, format="text")
     sub = parser.add_subparsers(dest="losses_command", metavar="SUBCOMMAND",
-                                parser_class=_SpecArgParser)
+                                parser_class=SpecArgumentParser)
 
     p_list = sub.add_parser(
         "list",

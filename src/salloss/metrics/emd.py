@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -48,6 +50,18 @@ def grid_distances(shape: tuple[int, int]) -> np.ndarray:
     return dist
 
 
+def solver() -> Any:
+    """The POT module, imported on first use (it pulls in scipy.stats, ~0.5-3 s) with its
+    optional GPU backends switched off: EMD only solves NumPy problems, and POT's torch backend
+    would otherwise initialise CUDA at import (slow, and it breaks a process that forks
+    afterwards, see `salloss.warm`). A user's own setting of these variables wins."""
+    for backend in ("PYTORCH", "JAX", "CUPY", "TENSORFLOW"):
+        os.environ.setdefault(f"POT_BACKEND_DISABLE_{backend}", "1")
+    import ot
+
+    return ot
+
+
 def _transport(supply: np.ndarray, demand: np.ndarray, cost: np.ndarray) -> float:
     """Min-cost flow of min(Σsupply, Σdemand) mass (the surplus is dropped at no cost, i.e.
     FastEMD with extra-mass penalty 0), exact network simplex."""
@@ -58,9 +72,7 @@ def _transport(supply: np.ndarray, demand: np.ndarray, cost: np.ndarray) -> floa
     elif excess < 0:
         supply = np.append(supply, -excess)
         cost = np.vstack([cost, np.zeros((1, cost.shape[1]))])
-    import ot  # POT pulls in scipy.stats (~1-3 s): import only when EMD is computed
-
-    value, info = ot.emd2(
+    value, info = solver().emd2(
         supply, demand, np.ascontiguousarray(cost), numItermax=_MAX_ITER, log=True,
         check_marginals=False,
     )

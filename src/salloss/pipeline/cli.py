@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 
 from salloss.errors import ConfigError
 from salloss.pipeline import plan, stages
@@ -64,9 +65,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.threads is not None:
         if args.threads < 1:
             raise ConfigError(f"--threads must be >= 1, got {args.threads}")
-        # read by torch/OpenMP/BLAS at import, which has not happened yet in this process
+        # read by torch/OpenMP/BLAS at import; a job forked by the warm-start server has
+        # imported torch already, so set its thread pool directly as well
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ[var] = str(args.threads)
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(args.threads)
     cfg = load_params(args.params)
     keys = {k: getattr(args, k) for k in ("dataset", "arch", "loss", "seed", "sweep", "candidate")
             if hasattr(args, k)}
