@@ -156,7 +156,8 @@ def train_summary(cfg, run, hist: list[dict]) -> dict:
     best = min(hist, key=lambda h: h["val_loss"])
     state = {
         "history": hist, "best_epoch": best["epoch"], "best_val": best["val_loss"],
-        "epoch": len(hist), "finished": True, "stop_reason": "early_stopping",
+        "epoch": len(hist), "finished": True, "stopped_by": "early_stopping",
+        "stop_reason": "early stopping: no validation improvement for 1 epoch(s)",
         "wall_time_s": 1.5, "resumes": 0, "devices": ["cpu"],
         "config": {"arch": cfg.archs[run.arch].model, "input_size": [48, 64], "amp": "off"},
         "meta": {"loss": cfg.losses[run.loss], "loss_id": run.loss, "loss_terms": {},

@@ -142,7 +142,7 @@ def test_cli(make_tree, capsys):
     assert main(["report", "--params", cfg.path, "--no-figures", "--quiet"]) == 0
     assert "files written" in capsys.readouterr().out
     assert (report_dir(cfg) / "tables" / "table2.tex").is_file()
-    help_text = build_parser()._subparsers._group_actions[0].choices["report"].format_help()
+    help_text = build_parser("report")._subparsers._group_actions[0].choices["report"].format_help()
     assert "--params" in help_text and "--no-figures" in help_text and "summary.md" in help_text
     (report_dir(cfg).parent / "runs").rename(report_dir(cfg).parent / "moved")
     assert main(["report", "--params", cfg.path, "--no-figures", "--quiet"]) == 2

@@ -171,11 +171,11 @@ def test_paper_values_matched_by_canonical_spec(tables_only):
     assert odd["section"] == "Linear combinations"
     assert _row(rows, "kld")["section"] == "Distribution-based"
     # Table 3: CAT2000 rows, terms of LC 1 given in another order
-    t3 = _csv(root, "table3")
+    t3 = [r for r in _csv(root, "table3") if not r["reference_map"]]
     assert [(r["loss_id"], r["label"], r["CC_paper"]) for r in t3] == [
         ("wmse", "W-MSE", "0.508"), ("lc1r", "LC 1", "0.5535"), ("lc2", "LC 2", "0.5937")]
     assert t3[0]["EMD_paper"] == ""  # the paper gives no EMD in Table 3
-    t4 = _csv(root, "table4")
+    t4 = [r for r in _csv(root, "table4") if not r["reference_map"]]
     assert [r["NSS_paper"] for r in t4] == ["2.0037", "2.1694", "2.0741"]
 
 
@@ -198,7 +198,10 @@ def test_table1_published_rows_and_our_baselines(tables_only):
     labels = [r["label"] for r in rows]
     assert labels[:9] == ["Itti", "Rare2012", "GBVS", "AWS", "Sam-ResNet", "SalGan", "Sam-VGG",
                           "ShallowNet", "DeepConvNet"]
-    assert labels[9:] == ["baseline + MSE", "Center-bias map", "Uniform map"]
+    assert labels[9:] == ["baseline + MSE", "Center-bias map", "Uniform map",
+                          "Oracle (true density)"]
+    assert [r["reference_map"] for r in rows[9:]] == ["", "yes", "yes", "yes"]
+    assert all(r["CC_rank"] == "" for r in rows[10:])  # reference maps are not ranked
     ours = rows[9]
     assert ours["loss_id"] == "mse" and ours["CC_paper"] == "0.64"  # the paper's "Our model"
     assert rows[5]["CC_paper"] == "0.70" and rows[5]["CC_paper_rank"] == "1"  # SalGan best CC
@@ -315,7 +318,7 @@ def test_generic_group_gets_a_table_without_published_values(make_tree, fakes):
         "figure3_losses": ["mse"], "figure3_images": 1,
         "reference": str(fakes.REFERENCE)})
     report = build_report(cfg, with_figures=False, progress=False)
-    rows = _csv(report_dir(cfg), "ablation")
+    rows = [r for r in _csv(report_dir(cfg), "ablation") if not r["reference_map"]]
     assert [r["label"] for r in rows] == ["MSE", "KLD", "odd"]
     assert all(r["CC_paper"] == "" for r in rows)
     assert [r["section"] for r in rows] == ["Pixel-based", "Distribution-based",
@@ -324,3 +327,70 @@ def test_generic_group_gets_a_table_without_published_values(make_tree, fakes):
     t1 = _csv(report_dir(cfg), "table1")
     assert "mse" in {r["loss_id"] for r in t1}
     assert "tables/ablation.md" in report["files"]
+
+
+def test_reference_maps_and_the_oracle_gap(tables_only):
+    """Every block ends with the centre-bias, uniform and oracle (true density) rows, scored on
+    the same images; the gap column reads each loss as the share of the centre bias → oracle
+    distance it closes, recomputed here from the CSV."""
+    from salloss.data import PreparedDataset
+    from salloss.metrics import nss
+    from salloss.pipeline.plan import prepared_dir
+
+    cfg, root = tables_only
+    rows = _csv(root, "table2")
+    refs = {r["label"]: r for r in rows if r["reference_map"]}
+    assert list(refs) == ["Center-bias map", "Uniform map", "Oracle (true density)"]
+    assert {r["section"] for r in refs.values()} == {"Reference maps"}
+    assert rows[-3:] == list(refs.values())  # after the losses
+    prepared = PreparedDataset(prepared_dir(cfg, "mit1003"))
+    want = np.nanmean([nss(prepared.true_density(i), prepared.fixation_map(i))
+                       for i in prepared.split_indices("test")])
+    oracle, center = refs["Oracle (true density)"], refs["Center-bias map"]
+    assert float(oracle["NSS"]) == pytest.approx(want, rel=1e-9)
+    lo, hi = float(center["NSS"]), float(oracle["NSS"])
+    assert hi > lo
+    for r in rows:
+        if r["loss_id"]:
+            assert float(r["NSS_gap"]) == pytest.approx((float(r["NSS"]) - lo) / (hi - lo))
+    assert float(oracle["NSS_gap"]) == pytest.approx(1.0)
+    assert float(center["NSS_gap"]) == pytest.approx(0.0, abs=1e-12)
+    assert refs["Uniform map"]["NSS_gap"] == ""
+    md = (root / "tables" / "table2.md").read_text(encoding="utf-8")
+    assert "NSS gap ↑" in md.splitlines()[2] and _md_cells(md, "Oracle (true density)")[-1] == \
+        "100 %"
+    assert "*Reference maps*" in md and "true density" in md
+    assert not any(_md_cells(md, "Oracle (true density)")[i].startswith(("**", "_", "<ins>"))
+                   for i in range(9))
+    tex = (root / "tables" / "table2.tex").read_text(encoding="utf-8")
+    assert r"NSS gap $\uparrow$" in tex and r"100 \%" in tex
+
+
+def test_runs_that_did_not_converge_are_marked(make_tree):
+    """A run that stopped at max_epochs (†) or whose best epoch is its first (‡) carries the
+    mark after its label, and the notes count the converged runs."""
+    import json
+
+    from salloss.report import build_report
+
+    cfg = make_tree(seeds=[0])
+    capped = run_dir(cfg, "mit1003", "baseline", "kld", 0) / "summary.json"
+    summary = json.loads(capped.read_text())
+    summary.update(stopped_by="max_epochs", stop_reason="max_epochs (4) reached")
+    capped.write_text(json.dumps(summary))
+    first = run_dir(cfg, "mit1003", "baseline", "odd", 0) / "summary.json"
+    summary = json.loads(first.read_text())
+    summary["best_epoch"] = 1
+    first.write_text(json.dumps(summary))
+    build_report(cfg, with_figures=False, progress=False)
+    rows = _csv(report_dir(cfg), "table2")
+    assert _row(rows, "kld")["training_marks"] == "†"
+    assert _row(rows, "odd")["training_marks"] == "‡"
+    assert _row(rows, "mse")["training_marks"] == ""
+    md = (report_dir(cfg) / "tables" / "table2.md").read_text(encoding="utf-8")
+    assert _md_cells(md, "KLD †") and _md_cells(md, "odd ‡")
+    n = len([r for r in rows if r["loss_id"]])
+    assert f"Convergence: {n - 2} of {n} runs of this table stopped because" in md
+    assert "† stopped at max_epochs" in md and "‡ best validation epoch is its first" in md
+    summary_md = (report_dir(cfg) / "summary.md").read_text(encoding="utf-8")
+    assert "| no † |" in summary_md and "| no ‡ |" in summary_md

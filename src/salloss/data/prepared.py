@@ -13,6 +13,9 @@
     fixations.npy            (K, 2) int32 (row, col) of fixated pixels, all images concatenated;
                              `fixation_offsets.npy` (N+1,) int64
     meta.json                per-image meta dicts
+    true_density.npy         only for datasets that know their TRUE density (the synthetic
+                             one: ``meta['true_density']``), float32 (sums to 1 per image),
+                             flattened like density.npy (same offsets): the oracle of the report
     split.json               the split used (salloss split format)
     center_bias.npy          (H, W) float32, max 1: SPEC.md §1 `r` from the TRAINING split,
                              on `center_bias_size` (default 300×400, the paper's input grid,
@@ -25,6 +28,7 @@ split, centre-bias grid) does nothing, except prepare input sizes not prepared y
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -54,9 +58,11 @@ from salloss.io import atomic_open, atomic_path, write_json
 log = logging.getLogger(__name__)
 
 FORMAT = "salloss-prepared"
-VERSION = 1
+VERSION = 2  # 2: true_density.npy for datasets that know it
 MANIFEST = "manifest.json"
 DEFAULT_CENTER_BIAS_SIZE = (300, 400)
+TRUE_DENSITY = "true_density"  # the records' meta key holding the .npy path
+TRUE_DENSITY_FILE = "true_density.npy"
 STIMULUS_FILTER = "PIL bicubic (antialiased when shrinking), aspect ratio not kept"
 
 SizeHW = tuple[int, int]
@@ -229,6 +235,19 @@ class _StimuliWriter:
             ctx.__exit__(*exc)
 
 
+def _true_density(record: Any) -> np.ndarray:
+    """The record's known true density (float32, original size); DataError naming the file."""
+    path = Path(record.meta[TRUE_DENSITY])
+    try:
+        true = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read the true density of {record.id!r} ({exc})") from None
+    if true.shape != tuple(record.size):
+        raise DataError(f"{path}: true density has shape {true.shape}, but image {record.id!r} "
+                        f"is {tuple(record.size)}")
+    return true.astype(np.float32)
+
+
 def _prepare_all(
     dataset: Dataset, out_dir: Path, sizes: list[SizeHW], split: Split, grid: SizeHW, storage: str
 ) -> None:
@@ -240,11 +259,20 @@ def _prepare_all(
     bias = CenterBiasAccumulator(grid)
     points: list[np.ndarray] = []
     meta = []
-    with atomic_path(out_dir / "density.npy") as tmp, _StimuliWriter(out_dir, sizes, n) as stim:
+    known = [r.meta.get(TRUE_DENSITY) for r in dataset]
+    true_path = out_dir / TRUE_DENSITY_FILE
+    true_flat = None
+    with atomic_path(out_dir / "density.npy") as tmp, _StimuliWriter(out_dir, sizes, n) as stim, \
+            (atomic_path(true_path) if all(known) else contextlib.nullcontext()) as true_tmp:
         density_flat = np.lib.format.open_memmap(
             tmp, mode="w+", dtype=np.dtype(storage), shape=(int(offsets[-1]),))
+        if true_tmp is not None:
+            true_flat = np.lib.format.open_memmap(
+                true_tmp, mode="w+", dtype=np.float32, shape=(int(offsets[-1]),))
         for i, record in enumerate(tqdm(dataset, desc=f"prepare {dataset.name}", unit="img")):
             stim.put(i, record.stimulus)
+            if true_flat is not None:
+                true_flat[offsets[i] : offsets[i + 1]] = _true_density(record).ravel()
             density = record.density
             if storage == "uint8":
                 quantised = np.round(density * 255.0)
@@ -259,6 +287,11 @@ def _prepare_all(
                 bias.add(density)
         density_flat.flush()
         del density_flat
+        if true_flat is not None:
+            true_flat.flush()
+            del true_flat
+    if not all(known):
+        true_path.unlink(missing_ok=True)
     fix_offsets = np.concatenate([[0], np.cumsum([len(p) for p in points])]).astype(np.int64)
     all_points = np.concatenate(points) if points else np.zeros((0, 2), np.int32)
     for filename, array in (
@@ -305,6 +338,7 @@ class PreparedDataset:
         self._density_offsets = np.load(self.path / "density_offsets.npy")
         self._fixation_offsets = np.load(self.path / "fixation_offsets.npy")
         self._density: np.ndarray | None = None
+        self._true: np.ndarray | None = None
         self._points: np.ndarray | None = None
         self._stimuli: dict[SizeHW, np.ndarray] = {}
         self._meta: list[dict[str, Any]] | None = None
@@ -382,6 +416,23 @@ class PreparedDataset:
         """Boolean (H, W) fixation map of image i at original resolution."""
         i = self._i(i)
         return map_from_points(self.fixations(i), self.original_size(i))
+
+    @property
+    def has_true_density(self) -> bool:
+        """True when the dataset knows each image's true density (the synthetic one)."""
+        return (self.path / TRUE_DENSITY_FILE).is_file()
+
+    def true_density(self, i: int | str) -> np.ndarray:
+        """The TRUE density of image i (float32 (H, W), sums to 1): the ceiling any prediction
+        is read against. DataError if the dataset has none (`has_true_density`)."""
+        i = self._i(i)
+        if self._true is None:
+            if not self.has_true_density:
+                raise DataError(f"{self.path}: dataset {self.name!r} has no true density (only "
+                                "synthetic data knows it)")
+            self._true = np.load(self.path / TRUE_DENSITY_FILE, mmap_mode="r")
+        flat = self._true[self._density_offsets[i] : self._density_offsets[i + 1]]
+        return np.array(flat, dtype=np.float32).reshape(self.original_size(i))
 
     def meta(self, i: int | str) -> dict[str, Any]:
         """Per-image metadata (e.g. CAT2000 category)."""

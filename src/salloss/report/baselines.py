@@ -1,10 +1,13 @@
-"""Baselines we score ourselves for Table 1: the centre-bias map and a uniform map, on the
-evaluated split of a dataset, with the same scoring code as every run.
+"""Reference maps we score ourselves, on the evaluated split of a dataset, with the same scoring
+code as every run: the centre-bias map, a uniform map and — for data that know it (the
+synthetic stand-ins) — the TRUE density, the oracle: the ceiling every loss is read against.
 
 The centre-bias map is the mean training density (`PreparedDataset.center_bias`); the uniform
-map is a constant. The centre bias is resized to each image the MIT way by the metrics; the
-uniform map is made at each image's own size, because resizing a constant leaves ~1e-16
-round-off ripples that CC, SIM and NSS would then normalise into noise. A constant map has no
+map is a constant; the oracle map of an image is its true density
+(`PreparedDataset.true_density`), from which its fixations were sampled. The centre bias is
+resized to each image the MIT way by the metrics; the uniform map is made at each image's own
+size, because resizing a constant leaves ~1e-16 round-off ripples that CC, SIM and NSS would
+then normalise into noise. A constant map has no
 variance, so CC, SIM and NSS are NaN for it under the MIT benchmark's conventions (its code
 divides by a zero std); the tables print those as "n/a" rather than inventing a value.
 sAUC negatives and the IG baseline are built as for every run (`salloss.training.score`).
@@ -27,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from salloss.data import PreparedDataset
+from salloss.errors import DataError
 from salloss.io import write_json
 from salloss.metrics.scoring import score_records, write_scores_csv
 from salloss.pipeline.config import PipelineConfig
@@ -35,9 +39,17 @@ from salloss.report.collect import read_scores
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 SEED = 0  # seed of the stochastic metrics (AUC-J jitter, AUC-B sampling) for baselines
-KINDS = {"center_bias": "Center-bias map", "uniform": "Uniform map"}
+KINDS = {"center_bias": "Center-bias map", "uniform": "Uniform map",
+         "oracle": "Oracle (true density)"}
+ORACLE = "oracle"
+
+
+def kinds_for(prepared: PreparedDataset) -> list[str]:
+    """The reference maps a dataset can be scored with (the oracle only if it knows its true
+    density)."""
+    return [k for k in KINDS if k != ORACLE or prepared.has_true_density]
 
 
 @dataclass
@@ -63,21 +75,23 @@ def baseline_cache_dir(cfg: PipelineConfig) -> Path:
 
 
 def baseline_map(prepared: PreparedDataset, kind: str) -> np.ndarray:
-    """The map scored for `kind` ('center_bias' or 'uniform'), on the centre-bias grid."""
+    """The map scored for `kind` ('center_bias' or 'uniform'), on the centre-bias grid; for
+    the per-image oracle, a stand-in map only (its images are scored at their own sizes)."""
     bias = prepared.center_bias().astype(np.float64)
     if kind == "center_bias":
         return bias
-    if kind == "uniform":
+    if kind in ("uniform", ORACLE):
         return np.ones_like(bias)
     raise ValueError(f"unknown baseline {kind!r}; valid: {', '.join(KINDS)}")
 
 
 def _cache_key(prepared: PreparedDataset, split: str, metrics: tuple[str, ...],
-               sal: np.ndarray) -> str:
+               sal: np.ndarray, kind: str) -> str:
     content = {
         "version": CACHE_VERSION, "prepared": prepared.manifest.get("key"),
         "ids": prepared.split.get(split, []), "split": split, "metrics": list(metrics),
         "seed": SEED, "map": hashlib.sha256(np.ascontiguousarray(sal).tobytes()).hexdigest(),
+        "kind": kind,
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
@@ -91,7 +105,10 @@ def score_baseline(cfg: PipelineConfig, dataset: str, kind: str, *,
     metrics = tuple(cfg.evaluation["metrics"])
     prepared = PreparedDataset(prepared_dir(cfg, dataset))
     sal = baseline_map(prepared, kind)
-    key = _cache_key(prepared, split, metrics, sal)
+    if kind == ORACLE and not prepared.has_true_density:
+        raise DataError(f"{prepared.path}: dataset {dataset!r} has no true density, so it has no "
+                        "oracle map")
+    key = _cache_key(prepared, split, metrics, sal, kind)
     folder = baseline_cache_dir(cfg) / dataset
     csv_path, meta_path = folder / f"{kind}.csv", folder / f"{kind}.json"
     if csv_path.is_file() and meta_path.is_file():
@@ -107,6 +124,9 @@ def score_baseline(cfg: PipelineConfig, dataset: str, kind: str, *,
     records = split_records(None, prepared, split, metrics, SEED, sal_override=sal)
     if kind == "uniform":  # exactly constant at each image's size: no resize round-off
         records = (dataclasses.replace(r, sal=np.ones(r.fixations.shape)) for r in records)
+    elif kind == ORACLE:  # each image's own true density, at its own size
+        records = (dataclasses.replace(r, sal=prepared.true_density(r.id).astype(np.float64))
+                   for r in records)
     rows = score_records(records, metrics, seed=SEED, progress=progress,
                          total=len(prepared.split[split]))
     write_scores_csv(rows, csv_path, metrics)

@@ -29,7 +29,7 @@ from salloss.io import write_json, write_text
 from salloss.pipeline.config import PipelineConfig
 from salloss.pipeline.plan import REPORT_MARKER, plan_runs, prepared_dir, report_dir
 from salloss.report import charts, figures, maps, render, significance
-from salloss.report.baselines import KINDS, Baseline, score_baseline
+from salloss.report.baselines import Baseline, kinds_for, score_baseline
 from salloss.report.collect import RunResult, collect_runs
 from salloss.report.reference import PaperReference
 from salloss.report.summary import FigureEntry, write_summary_md
@@ -40,7 +40,6 @@ from salloss.report.tables import (
     dataset_title,
     higher_is_better,
     paper_dataset,
-    table1_runs,
 )
 
 log = logging.getLogger(__name__)
@@ -72,11 +71,14 @@ def _label(ref: PaperReference, cfg: PipelineConfig, loss: str) -> str:
     return row.name if row is not None else loss
 
 
-def _baselines(cfg: PipelineConfig, results: list[RunResult],
-               progress: bool) -> dict[str, list[Baseline]]:
-    runs = table1_runs(cfg, results)
-    datasets = list(dict.fromkeys(r.run.dataset for r in runs)) or used_datasets(cfg)[:1]
-    return {d: [score_baseline(cfg, d, k, progress=progress) for k in KINDS] for d in datasets}
+def _baselines(cfg: PipelineConfig, progress: bool) -> dict[str, list[Baseline]]:
+    """The reference maps of every dataset a run uses (the oracle where the data know their
+    true density)."""
+    out = {}
+    for d in used_datasets(cfg):
+        kinds = kinds_for(PreparedDataset(prepared_dir(cfg, d)))
+        out[d] = [score_baseline(cfg, d, k, progress=progress) for k in kinds]
+    return out
 
 
 def _figure3(cfg: PipelineConfig, ref: PaperReference, results: list[RunResult],
@@ -254,7 +256,7 @@ def build_report(cfg: PipelineConfig, out_dir: str | Path | None = None, *,
     results = collect_runs(cfg, progress=progress)
     cfg, winners = sweep_results(cfg)  # each sweep's test-scored winner joins its group
     results = results + winners
-    baselines = _baselines(cfg, results, progress)
+    baselines = _baselines(cfg, progress)
     tables = build_tables(cfg, results, ref, baselines)
     comparisons = {t.key: significance.mark_table(t, results) for t in tables[1:]}
     w = _Writer(root)

@@ -35,10 +35,28 @@ def cell_text(entry: Entry | None, metric: str) -> str:
     return fmt_stat(entry.stats.get(metric))
 
 
+def row_label(row: Row) -> str:
+    """The row's name with its marks: ◆ (the significance reference) and how its training
+    ended (`salloss.report.convergence`: † capped while improving, ‡ best epoch first)."""
+    label = f"{row.label} {REFERENCE_MARK}" if row.reference else row.label
+    return f"{label} {row.marks}" if row.marks else label
+
+
+def gap_text(row: Row, entry: Entry) -> str:
+    """The gap cell of a line: '42 %' on our line of a row that has one, else ''."""
+    if entry is not row.ours or row.gap is None:
+        return ""
+    return f"{100 * row.gap:.0f} %"
+
+
+def _gap_head(table: Table) -> list[str]:
+    return [f"{table.gap_metric} gap ↑"] if table.gap_metric else []
+
+
 def _lines(row: Row) -> list[tuple[str, Entry]]:
     if row.ours is None:
         return [(row.label, row.paper)] if row.paper else []
-    lines = [(f"{row.label} {REFERENCE_MARK}" if row.reference else row.label, row.ours)]
+    lines = [(row_label(row), row.ours)]
     if row.paper is not None:
         lines.append((PAPER_LABEL, row.paper))
     return lines
@@ -55,10 +73,10 @@ def _md_escape(text: str) -> str:
 
 def to_markdown(table: Table, heading: str = "###") -> str:
     """GitHub Markdown: heading, the table (block and section header lines), notes."""
-    head = ["Loss", "id", *(f"{m} {_arrow(m)}" for m in table.metrics)]
+    head = ["Loss", "id", *(f"{m} {_arrow(m)}" for m in table.metrics), *_gap_head(table)]
     out = [f"{heading} {_caption_title(table)}", "",
            "| " + " | ".join(head) + " |",
-           "|" + ":--|:--|" + "--:|" * len(table.metrics)]
+           "|" + ":--|:--|" + "--:|" * (len(head) - 2)]
     blank = [""] * (len(head) - 1)
     for block in table.blocks:
         if len(table.blocks) > 1 or block.title:
@@ -76,6 +94,8 @@ def to_markdown(table: Table, heading: str = "###") -> str:
                         text = _MD_MARK[rank].format(text) if rank in _MD_MARK else text
                         sig = SIG_MARK.get(entry.sig.get(m, 0))
                         cells.append(f"{text} {sig}" if sig else text)
+                    if table.gap_metric:
+                        cells.append(gap_text(row, entry))
                     out.append("| " + " | ".join([_md_escape(label), ident, *cells]) + " |")
     out.append("")
     out += [f"- {n}" for n in table.notes]
@@ -102,9 +122,11 @@ def to_csv(table: Table) -> str:
     block's reference; empty when untested), and the paper's value (as printed) and rank, per
     metric (empty where there is none); our numbers at full float precision."""
     header = ["table", "block", "section", "label", "loss_id", "spec", "dataset", "arch",
-              "n_images", "seeds", "reference"]
+              "n_images", "seeds", "reference", "reference_map", "training_marks"]
     for m in table.metrics:
         header += [m, f"{m}_ci95", f"{m}_rank", f"{m}_sig", f"{m}_paper", f"{m}_paper_rank"]
+    if table.gap_metric:
+        header.append(f"{table.gap_metric}_gap")
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
@@ -114,7 +136,8 @@ def to_csv(table: Table) -> str:
                 line = [table.key, block.title, section.title, row.label, row.loss_id,
                         row.spec, row.dataset, row.arch,
                         "" if row.n_images is None else row.n_images,
-                        " ".join(map(str, row.seeds)), "yes" if row.reference else ""]
+                        " ".join(map(str, row.seeds)), "yes" if row.reference else "",
+                        "yes" if row.reference_map else "", row.marks]
                 for m in table.metrics:
                     ours = row.ours.stats.get(m) if row.ours else None
                     half = ours.half_width if ours else None
@@ -124,6 +147,8 @@ def to_csv(table: Table) -> str:
                     line += [_num(ours), "" if half is None else repr(half),
                              _rank(row.ours, m), "" if sig is None else str(sig),
                              printed or _num(theirs), _rank(row.paper, m)]
+                if table.gap_metric:
+                    line.append("" if row.gap is None else repr(row.gap))
                 writer.writerow(line)
     return buf.getvalue()
 
@@ -139,7 +164,8 @@ _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#
         "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
         "λ": r"$\lambda$", "±": r"$\pm$", "↑": r"$\uparrow$", "↓": r"$\downarrow$",
         "–": "--", "·": r"$\cdot$", "≥": r"$\geq$", "↳": "", "◆": r"$\diamond$",
-        "▲": r"$\blacktriangle$", "▼": r"$\blacktriangledown$"}
+        "▲": r"$\blacktriangle$", "▼": r"$\blacktriangledown$", "†": r"$^\dagger$",
+        "‡": r"$^\ddagger$"}
 _TEX_SIG = {1: r"$^{\blacktriangle}$", -1: r"$^{\blacktriangledown}$"}
 _TEX_MARK = {1: r"\textbf{%s}", 2: r"\textit{%s}", 3: r"\underline{%s}"}
 
@@ -169,14 +195,15 @@ def _tex_cell(entry: Entry, metric: str, small: bool) -> str:
 
 def to_latex(table: Table) -> str:
     """A booktabs ``table`` environment (needs ``\\usepackage{booktabs,amssymb}``)."""
-    n = len(table.metrics) + 1
+    n = len(table.metrics) + 1 + (1 if table.gap_metric else 0)
     caption = tex_escape(_caption_title(table) + ". " + " ".join(table.notes))
     out = [f"% {_caption_title(table)}",
            "% written by `salloss report`; needs \\usepackage{booktabs,amssymb}",
            r"\begin{table}[t]", r"\centering", r"\small", r"\setlength{\tabcolsep}{4pt}",
            f"\\caption{{{caption}}}", f"\\label{{tab:salloss-{table.key}}}",
            r"\begin{tabular}{l" + "r" * (n - 1) + "}", r"\toprule",
-           " & ".join(["Loss", *(tex_escape(f"{m} {_arrow(m)}") for m in table.metrics)])
+           " & ".join(["Loss", *(tex_escape(f"{m} {_arrow(m)}") for m in table.metrics),
+                       *(tex_escape(h) for h in _gap_head(table))])
            + r" \\", r"\midrule"]
     for b, block in enumerate(table.blocks):
         if b:
@@ -192,6 +219,8 @@ def to_latex(table: Table) -> str:
                     sub = label == PAPER_LABEL
                     name = r"\quad{\footnotesize paper}" if sub else tex_escape(label)
                     cells = [_tex_cell(entry, m, sub) for m in table.metrics]
+                    if table.gap_metric:
+                        cells.append(tex_escape(gap_text(row, entry)))
                     out.append(" & ".join([name, *cells]) + r" \\")
     out += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(out) + "\n"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from salloss.pipeline.config import PipelineConfig
 from salloss.report.collect import RunResult
+from salloss.report.convergence import converged, legend_note, longest_stall, marks
 from salloss.report.reference import CITATION
 
 
@@ -34,13 +35,15 @@ def _fmt(value: object, digits: int = 4) -> str:
 def runs_table(results: Sequence[RunResult]) -> str:
     """One line per run: where it sits in the grid and how its training went (summary.json)."""
     lines = ["| group | dataset | arch | loss | seed | epochs | best epoch | best val loss | "
-             "stopped | train time (s) |", "|:--|:--|:--|:--|--:|--:|--:|--:|:--|--:|"]
+             "stopped | converged | longest recovered stall | train time (s) |",
+             "|:--|:--|:--|:--|--:|--:|--:|--:|:--|:--|--:|--:|"]
     for r in results:
         t = r.train
         lines.append("| " + " | ".join([
             r.run.group, r.run.dataset, r.run.arch, f"`{r.run.loss}`", str(r.run.seed),
             _fmt(t.get("epochs")), _fmt(t.get("best_epoch")), _fmt(t.get("best_val_loss")),
-            _fmt(t.get("stop_reason")), _fmt(t.get("wall_time_s"), 3),
+            _fmt(t.get("stop_reason")), "yes" if converged(t) else f"no {marks(t)}",
+            _fmt(longest_stall(t)), _fmt(t.get("wall_time_s"), 3),
         ]) + " |")
     return "\n".join(lines) + "\n"
 
@@ -69,5 +72,9 @@ def write_summary_md(cfg: PipelineConfig, tables_md: Sequence[tuple[str, str]],
             out += [f"### {fig.heading}", "", f"![{fig.heading}]({fig.png})", "",
                     f"{fig.caption} ([PDF]({pdf}))", ""]
             out += [*fig.extra, ""] if fig.extra else []
-    out += ["## Runs", "", runs_table(results)]
+    stalls = [s for s in (longest_stall(r.train) for r in results) if s is not None]
+    out += ["## Runs", "", legend_note([r.train for r in results], "runs")
+            + (f" Longest stall a later improvement ended: {max(stalls)} epoch(s) (the "
+               "margin to each run's patience is how safely early stopping ignored noise)."
+               if stalls else ""), "", runs_table(results)]
     return "\n".join(out).rstrip("\n") + "\n"

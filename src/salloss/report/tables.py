@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from salloss.losses import paper
 from salloss.metrics.scoring import METRICS
 from salloss.pipeline.config import PipelineConfig
-from salloss.report.baselines import Baseline
+from salloss.report import convergence
+from salloss.report.baselines import KINDS, Baseline
 from salloss.report.collect import RunResult
 from salloss.report.reference import (
     CITATION,
@@ -71,6 +72,9 @@ class Row:
     n_images: int | None = None
     seeds: tuple[int, ...] = ()
     reference: bool = False  # the block's reference of the significance tests
+    reference_map: bool = False  # centre bias / uniform / oracle: scored, never ranked
+    marks: str = ""  # how its training ended (`salloss.report.convergence`), after the label
+    gap: float | None = None  # fraction of the centre-bias → oracle gap closed (gap_metric)
 
 
 @dataclass
@@ -96,6 +100,7 @@ class Table:
     notes: list[str]
     rank_scope: str = "block"  # 'block' or 'table'
     datasets: list[str] = field(default_factory=list)
+    gap_metric: str | None = None  # metric of the rows' `gap` column, if any block has one
 
     def rows(self) -> list[Row]:
         return [r for b in self.blocks for s in b.sections for r in s.rows]
@@ -150,11 +155,64 @@ def baseline_entry(base: Baseline, metrics: Sequence[str]) -> Entry:
     return Entry("ours", {m: Stat(base.mean(m), None, 1) for m in metrics})
 
 
+def reference_rows(baselines: Sequence[Baseline], metrics: Sequence[str]) -> list[Row]:
+    """The reference maps of a dataset (centre bias, uniform, oracle) as unranked rows."""
+    return [Row(b.label, baseline_entry(b, metrics), None, dataset=b.dataset,
+                n_images=len(b.ids), reference_map=True) for b in baselines]
+
+
+GAP_METRIC = "NSS"  # the issue's reading of a loss: how much of the CB → oracle gap it closes
+
+
+def gap_metric(metrics: Sequence[str]) -> str | None:
+    """The metric of the gap column: NSS if scored, else CC, else none."""
+    return next((m for m in (GAP_METRIC, "CC") if m in metrics), None)
+
+
+def fill_gaps(block: Block, metric: str) -> bool:
+    """Set each row's `gap`: (x − centre bias) / (oracle − centre bias) on `metric`, the share
+    of the way from the centre-bias map to the true density that the row goes (0 = no better
+    than the centre bias, 1 = as good as the truth). False if the block has no oracle."""
+    rows = [r for s in block.sections for r in s.rows]
+    refs = {r.label: r for r in rows if r.reference_map}
+    oracle, center = refs.get(KINDS["oracle"]), refs.get(KINDS["center_bias"])
+    if oracle is None or center is None:
+        return False
+    lo, hi = center.ours.stats[metric].mean, oracle.ours.stats[metric].mean
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi == lo:
+        return False
+    for row in rows:
+        stat = row.ours.stats.get(metric) if row.ours else None
+        if stat is not None and math.isfinite(stat.mean) and row.label != KINDS["uniform"]:
+            row.gap = (stat.mean - lo) / (hi - lo)
+    return True
+
+
+def gap_note(metric: str) -> str:
+    return (f"{metric} gap: the share of the distance from the centre-bias map to the oracle "
+            f"(the true density the fixations were drawn from) that a loss closes on {metric}, "
+            f"(x − centre bias) / (oracle − centre bias): 0 % = no better than the centre bias, "
+            f"100 % = as good as the truth.")
+
+
+def reference_note(kinds: Sequence[str]) -> str:
+    names = ", ".join(KINDS[k] for k in kinds)
+    text = (f"Reference maps ({names}) are scored on the same test images with the same code "
+            "and are not ranked. Center-bias map: the mean training density map; uniform map: "
+            "a constant")
+    if "oracle" in kinds:
+        text += ("; oracle: each image's true density (known for the synthetic data), the "
+                 "ceiling of any prediction")
+    return text + (". n/a: the metric is undefined for that map under the MIT benchmark's "
+                   "conventions (a constant map has zero variance).")
+
+
 def assign_ranks(table: Table) -> None:
     """Fill every entry's ranks, per metric, per kind, within each block (or the table)."""
     scopes = ([table.rows()] if table.rank_scope == "table"
               else [[r for s in b.sections for r in s.rows] for b in table.blocks])
     for rows in scopes:
+        rows = [r for r in rows if not r.reference_map]
         for kind in ("ours", "paper"):
             entries = [e for r in rows for e in (r.ours, r.paper) if e and e.kind == kind]
             for m in table.metrics:
@@ -208,13 +266,16 @@ def _order(ref: PaperReference, table: str, specs: dict[str, str]) -> list[str]:
 
 
 def group_table(cfg: PipelineConfig, group: str, results: Sequence[RunResult],
-                ref: PaperReference) -> Table:
-    """Table of grid group `group` (the paper's Table 2/3/4 for those names, else generic)."""
+                ref: PaperReference, baselines: dict[str, list[Baseline]] | None = None
+                ) -> Table:
+    """Table of grid group `group` (the paper's Table 2/3/4 for those names, else generic);
+    each block ends with the reference maps of its dataset (`baselines`) when given."""
+    baselines = baselines or {}
     metrics = tuple(cfg.evaluation["metrics"])
     g = cfg.grid[group]
     cells = _by_cell([r for r in results if r.run.group == group])
     paper_table = group if group in PAPER_TABLES else None
-    blocks, unknown = [], []
+    blocks, unknown, summaries = [], [], []
     specs = {loss: cfg.losses[loss] for loss in g["losses"]}
     for d in g["datasets"]:
         pd = paper_dataset(cfg, d)
@@ -230,15 +291,21 @@ def group_table(cfg: PipelineConfig, group: str, results: Sequence[RunResult],
                           ours_entry(runs, metrics),
                           paper_entry(found, metrics) if found else None,
                           loss_id=loss, spec=specs[loss], dataset=d, arch=a,
-                          n_images=len(runs[0].ids), seeds=tuple(r.run.seed for r in runs))
+                          n_images=len(runs[0].ids), seeds=tuple(r.run.seed for r in runs),
+                          marks=convergence.row_marks(r.train for r in runs))
+                summaries += [r.train for r in runs]
                 title = "" if paper_table in ("table3", "table4") else ref.group_of(specs[loss])
                 sections.setdefault(title, []).append(row)
             ordered = sorted(sections.items(), key=lambda kv: (
                 ref.group_order.index(kv[0]) if kv[0] in ref.group_order else -1))
+            if baselines.get(d):
+                ordered.append((REFERENCE_SECTION, reference_rows(baselines[d], metrics)))
             n = len(cells[(d, a, g["losses"][0])][0].ids)
             title = f"{dataset_title(cfg, d)} · {a} · {n} {cfg.evaluation['split']} images"
             blocks.append(Block(title, [Section(t, rows) for t, rows in ordered]))
     notes = _common_notes(cfg, g["datasets"], cfg.seeds)
+    notes += _reference_notes(blocks, baselines, metrics, g["datasets"])
+    notes.append(convergence.legend_note(summaries))
     if paper_table:
         number = paper_table[-1]
         notes.insert(0, f"paper: published values ({CITATION}, Table {number}; "
@@ -249,9 +316,34 @@ def group_table(cfg: PipelineConfig, group: str, results: Sequence[RunResult],
                      "as CAT2000 or FiWi (use that loader, or a dataset key containing "
                      "'cat2000' or 'fiwi').")
     title = TITLES.get(group, f"Grid group '{group}'")
-    table = Table(group, title, metrics, blocks, notes, datasets=list(g["datasets"]))
+    table = Table(group, title, metrics, blocks, notes, datasets=list(g["datasets"]),
+                  gap_metric=_gaps(blocks, metrics))
     assign_ranks(table)
     return table
+
+
+REFERENCE_SECTION = "Reference maps"
+
+
+def _gaps(blocks: Sequence[Block], metrics: Sequence[str]) -> str | None:
+    """Fill every block's gap column; the gap metric if any block has an oracle."""
+    metric = gap_metric(metrics)
+    if metric is None:
+        return None
+    found = [fill_gaps(b, metric) for b in blocks]
+    return metric if any(found) else None
+
+
+def _reference_notes(blocks: Sequence[Block], baselines: dict[str, list[Baseline]],
+                     metrics: Sequence[str], datasets: Sequence[str]) -> list[str]:
+    kinds = list(dict.fromkeys(b.kind for d in datasets for b in baselines.get(d, [])))
+    if not kinds:
+        return []
+    notes = [reference_note(kinds)]
+    metric = gap_metric(metrics)
+    if metric is not None and "oracle" in kinds:
+        notes.append(gap_note(metric))
+    return notes
 
 
 def table1_runs(cfg: PipelineConfig, results: Sequence[RunResult]) -> list[RunResult]:
@@ -273,7 +365,8 @@ def table1(cfg: PipelineConfig, results: Sequence[RunResult], ref: PaperReferenc
     published = [Row(r.name, None, paper_entry(r, metrics)) for r in ref.published_models()]
     blocks = [Block(f"Published (paper, {PAPER_SPLIT_NOTE})", [Section("", published)])]
     cells = _by_cell(table1_runs(cfg, results))
-    datasets = list(dict.fromkeys([d for d, _, _ in cells] + list(baselines)))
+    datasets = list(dict.fromkeys(d for d, _, _ in cells)) or list(baselines)[:1]
+    summaries = []
     for d in datasets:
         rows = []
         for (dd, a, loss), runs in cells.items():
@@ -286,23 +379,23 @@ def table1(cfg: PipelineConfig, results: Sequence[RunResult], ref: PaperReferenc
             rows.append(Row(f"{a} + {name}", ours_entry(runs, metrics),
                             paper_entry(found, metrics) if found else None, loss_id=loss,
                             spec=spec, dataset=d, arch=a, n_images=len(runs[0].ids),
-                            seeds=tuple(r.run.seed for r in runs)))
-        for base in baselines.get(d, []):
-            rows.append(Row(base.label, baseline_entry(base, metrics), None, dataset=d,
-                            n_images=len(base.ids)))
+                            seeds=tuple(r.run.seed for r in runs),
+                            marks=convergence.row_marks(r.train for r in runs)))
+            summaries += [r.train for r in runs]
+        rows += reference_rows(baselines.get(d, []), metrics)
         n = rows[0].n_images if rows else 0
         title = f"This reproduction: {dataset_title(cfg, d)} · {n} {cfg.evaluation['split']} " \
                 "images"
         blocks.append(Block(title, [Section("", rows)]))
     notes = [f"Published rows: {CITATION}, Table 1 (other models as the paper reports them; "
              "the paper gives no EMD/KL there). Under our model: the paper's own baseline "
-             "trained with MSE.",
-             "Center-bias map: the mean training density map; uniform map: a constant. "
-             "n/a: the metric is undefined for that map under the MIT benchmark's conventions "
-             "(a constant map has zero variance)."]
+             "trained with MSE."]
+    notes += _reference_notes(blocks, baselines, metrics, datasets)
     notes += _common_notes(cfg, datasets, cfg.seeds)
+    if summaries:
+        notes.append(convergence.legend_note(summaries))
     table = Table("table1", TITLES["table1"], metrics, blocks, notes, rank_scope="table",
-                  datasets=datasets)
+                  datasets=datasets, gap_metric=_gaps(blocks, metrics))
     assign_ranks(table)
     return table
 
@@ -313,7 +406,7 @@ def build_tables(cfg: PipelineConfig, results: Sequence[RunResult], ref: PaperRe
     tables = [table1(cfg, results, ref, baselines)]
     groups = [g for g in cfg.grid if g != "table1"]
     groups.sort(key=lambda g: PAPER_TABLES.index(g) if g in PAPER_TABLES else len(PAPER_TABLES))
-    tables += [group_table(cfg, g, results, ref) for g in groups]
+    tables += [group_table(cfg, g, results, ref, baselines) for g in groups]
     return tables
 
 
