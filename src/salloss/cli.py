@@ -119,6 +119,11 @@ def run_command(argv: list[str]) -> int:
     except SallossError as exc:
         print(f"salloss {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `salloss plan | head`: the reader left; not an error of ours
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ import contextlib
 import hashlib
 import json
 import os
+import selectors
 import signal
 import socket
 import struct
@@ -267,17 +268,33 @@ def serve(folder: Path, key: str, idle_s: float | None = None) -> int:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(path))
     listener.listen(64)
-    listener.settimeout(1.0)
+    listener.setblocking(False)
+    # A finished job must be reported at once: SIGCHLD wakes the loop through a pipe.
+    wake_r, wake_w = os.pipe()
+    for fd in (wake_r, wake_w):
+        os.set_blocking(fd, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+    events = selectors.DefaultSelector()
+    events.register(listener, selectors.EVENT_READ)
+    events.register(wake_r, selectors.EVENT_READ)
     _log(f"serving on {path} (pid {os.getpid()}, imports took "
          f"{time.monotonic() - started:.1f} s, idle timeout {idle_s:g} s)")
     children: dict[int, socket.socket] = {}
     last = time.monotonic()
     try:
         while children or time.monotonic() - last < idle_s:
+            ready = {key.fileobj for key, _ in events.select(timeout=1.0)}
+            if wake_r in ready:
+                with contextlib.suppress(BlockingIOError):
+                    while os.read(wake_r, 512):
+                        pass
             _reap(children)
+            if listener not in ready:
+                continue
             try:
                 conn, _ = listener.accept()
-            except TimeoutError:
+            except (BlockingIOError, InterruptedError):
                 continue
             last = time.monotonic()
             conn.settimeout(10.0)
@@ -297,6 +314,10 @@ def serve(folder: Path, key: str, idle_s: float | None = None) -> int:
             sys.stderr.flush()
             pid = os.fork()
             if pid == 0:  # the job
+                signal.set_wakeup_fd(-1)
+                events.close()
+                for fd in (wake_r, wake_w):
+                    os.close(fd)
                 listener.close()
                 lock.close()
                 for other in children.values():

@@ -215,6 +215,8 @@ def assign_ranks(table: Table) -> None:
         rows = [r for r in rows if not r.reference_map]
         for kind in ("ours", "paper"):
             entries = [e for r in rows for e in (r.ours, r.paper) if e and e.kind == kind]
+            if len(entries) < 2:  # a lone entry is not "best" of anything
+                continue
             for m in table.metrics:
                 values = [e.stats[m].mean if m in e.stats else None for e in entries]
                 for e, rank in zip(entries, ranks(values, higher_is_better(m)), strict=True):
