@@ -216,6 +216,26 @@ def estimate_grid(r: dict[str, dict[str, Any]], args: argparse.Namespace,
             "total_pflop": total_pflop}
 
 
+def grid_pflop(epochs_baseline: int = 100, epochs_sam: int = 10) -> float:
+    """The paper grid's training FLOPs (PFLOP, upper bound: every job at its epoch cap), from a
+    FLOP count of one step of each kind of job at the paper's sizes (device-independent; runs
+    on the CPU with batch 1 in about a minute)."""
+    args = argparse.Namespace(weights="none", amp="off", stream=False, no_channels_last=True,
+                              epochs_baseline=epochs_baseline, epochs_sam=epochs_sam)
+    cpu = torch.device("cpu")
+    size, sam_size = (300, 400), (240, 320)
+    r = {}
+    for key, arch, spec, cached, in_size in (
+            ("live", "baseline", "mse", False, size), ("cache", "baseline", "mse", True, size),
+            ("cache_lc2", "baseline", LC2, True, size), ("sam", "sam_vgg", LC1, False, sam_size),
+            ("sam_lc2", "sam_vgg", LC2, False, sam_size)):
+        res = bench_training(arch, spec, cached=cached, args=args, device=cpu,
+                             input_size=in_size, batch=1, steps=1, warmup=0)
+        res["checkpoint_s"] = 0.0
+        r[key] = res
+    return estimate_grid(r, args, encode_ips=1.0, startup_s=0.0)["total_pflop"]
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -19,7 +19,8 @@ from salloss.errors import SallossError
 
 # Subcommand → (the module that registers it, its one-line help), in --help order.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "data": ("salloss.data.cli", "list, fetch, inspect, split and prepare datasets"),
+    "data": ("salloss.data.cli",
+             "list, fetch, synthesise, inspect, split and prepare datasets"),
     "features": ("salloss.training.cli",
                  "cache the baseline's frozen VGG-16 features of a prepared dataset"),
     "train": ("salloss.training.cli",

@@ -23,7 +23,7 @@ def predictions(reference: Path, prepared: Path, features: Path,
                 tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("predictions")
     ids = predict_split(reference, prepared, "test", out / "npy", features_cache=features,
-                        image_dir=out / "png", progress=False)
+                        image_dir=out / "png", progress=False, device="cpu")
     assert ids == PreparedDataset(prepared).split["test"]
     return out
 
@@ -47,7 +47,8 @@ def test_cached_and_live_predictions_agree(reference: Path, prepared: Path, pred
     ds = PreparedDataset(prepared)
     first = ds.split["test"][:4]
     # live backbone on a sub-split: predict all, compare a few
-    predict_split(reference, prepared, "test", tmp_path, progress=False, batch_size=18)
+    predict_split(reference, prepared, "test", tmp_path, progress=False, batch_size=18,
+                  device="cpu")
     for image_id in first:
         live = load_prediction(tmp_path, image_id)
         cached = load_prediction(predictions / "npy", image_id)

@@ -167,7 +167,7 @@ def test_learning_check_beats_the_center_bias(prepared: Path, features: Path,
     cfg = TrainConfig(**{**BASE, "max_epochs": 6, "patience": 6})
     train(cfg, prepared, tmp_path / "run", features, progress=False, live=False)
     predict_split(tmp_path / "run", prepared, "test", tmp_path / "pred",
-                  features_cache=features, progress=False)
+                  features_cache=features, progress=False, device="cpu")
     model = score_predictions(tmp_path / "pred", prepared, "test", metrics=["CC"],
                               progress=False)
     center = score_predictions(None, prepared, "test", metrics=["CC"], progress=False,

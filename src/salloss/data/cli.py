@@ -149,10 +149,21 @@ def _split_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
 
 
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from salloss.data.synthlayout import LAYOUTS, synthesize
+
+    root = synthesize(args.layout, args.root, n=args.n, seed=args.seed,
+                      workers=max(1, args.workers), progress=not args.no_progress)
+    n = args.n or LAYOUTS[args.layout].count
+    print(f"{root}: synthetic {args.layout} layout, {n} images (seed {args.seed}); read it "
+          f"with the '{args.layout}' loader")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `salloss data` and its subcommands."""
     data = subparsers.add_parser(
-        "data", help="list, fetch, inspect, split and prepare datasets",
+        "data", help="list, fetch, synthesise, inspect, split and prepare datasets",
         description="Datasets: download and verify the published archives, read them, write "
                     "splits and the prepared cache (resized stimuli, maps, centre bias, Figure 2).",
     )
@@ -186,6 +197,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=float, default=60.0, help="network timeout, s (default 60)")
     p.add_argument("--retries", type=int, default=3, help="resumed retries (default 3)")
     p.set_defaults(func=_cmd_fetch)
+
+    p = sub.add_parser(
+        "synth", help="write synthetic data in a real dataset's layout, count and image sizes",
+        description="Rehearse the paper-scale study offline: write synthetic scenes (objects, "
+                    "a centre bias, fixations drawn from a known density) at the real "
+                    "dataset's image sizes and count, in its published on-disk layout, so the "
+                    "real loader reads them: mit1003 (1,003 images, longest side 1024), "
+                    "cat2000 (2,000 at 1920x1080 in 20 category folders, fixLocs .mat files), "
+                    "fiwi (149 at 768x1366/768x1360, binary eyeMaps). Seeded; image k is the "
+                    "same whatever --n. config/rehearsal.yaml runs the paper preset on them.",
+        epilog="example: salloss data synth --layout cat2000 --root data/rehearsal/cat2000",
+    )
+    p.add_argument("--layout", required=True, choices=("mit1003", "cat2000", "fiwi"),
+                   help="which dataset's layout, count and sizes")
+    p.add_argument("--root", required=True, type=Path,
+                   help="folder to write (must be empty or hold the same synthetic data)")
+    p.add_argument("--n", type=int, default=None,
+                   help="only the first N images (default: the real count)")
+    p.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes writing images (default 1; the files do not depend on it)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("split", help="write a versioned split file",
                        description="Write a deterministic, seeded train/val/test split "

@@ -25,7 +25,7 @@ TOP_KEYS = {
     "backbone_weights": "VGG-16 weights for models and perceptual losses: imagenet | none | PATH",
     "data_dir": "where raw and prepared datasets live (default: data)",
     "results_dir": "where run artefacts and reports go (default: results)",
-    "datasets": "dataset key -> {loader, root, options, split, split_seed, fetch}",
+    "datasets": "dataset key -> {loader, root, options, split, split_seed, fetch, synthesize}",
     "archs": "architecture key -> {model, input_size, model_options, train}",
     "losses": "loss id -> loss spec string (see `salloss losses`)",
     "grid": "group -> {datasets, archs, losses}: the runs of each results table",
@@ -34,7 +34,8 @@ TOP_KEYS = {
     "sweeps": "sweep id -> {dataset, arch, group, terms, coef_range, candidates, seed, select}: "
               "random search over a combination's coefficients (optional)",
 }
-DATASET_KEYS = ("loader", "root", "options", "split", "split_seed", "fetch", "center_bias_size")
+DATASET_KEYS = ("loader", "root", "options", "split", "split_seed", "fetch", "center_bias_size",
+                "synthesize")
 ARCH_KEYS = ("model", "input_size", "model_options", "train")
 GRID_KEYS = ("datasets", "archs", "losses")
 EVAL_KEYS = ("split", "metrics")
@@ -56,6 +57,9 @@ class DatasetCfg:
     split_seed: int
     fetch: bool
     center_bias_size: tuple[int, int] | None
+    # rehearsal: write `salloss data synth` data in this loader's layout instead of downloading
+    # (None: no; an int: that many images; the real count when `true`)
+    synthesize: int | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,9 @@ def load_params(path: str | Path) -> PipelineConfig:
     if not path.is_file():
         raise ConfigError(f"params file not found: {path}")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's loader when PyYAML has it: ~10x faster, and every pipeline job reads this
+        raw = yaml.load(path.read_text(encoding="utf-8"),
+                        Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
     try:
@@ -189,12 +195,33 @@ def _dataset(key: str, raw: Any, data_dir: str) -> DatasetCfg:
                           f"sizes, or a split file path; got {split!r}")
     split_seed = _int(d.get("split_seed", 0), f"{where}.split_seed", minimum=0)
     cbs = d.get("center_bias_size")
+    synth = _synthesize(d.get("synthesize"), loader, f"{where}.synthesize")
     return DatasetCfg(
         key=key, loader=loader, root=str(d.get("root", f"{data_dir}/raw/{key}")),
         options=dict(options), split=split, split_seed=split_seed,
-        fetch=bool(d.get("fetch", loader not in ("synthetic", "folder"))),
+        fetch=bool(d.get("fetch", loader not in ("synthetic", "folder") and synth is None)),
         center_bias_size=None if cbs is None else _size(cbs, f"{where}.center_bias_size"),
+        synthesize=synth,
     )
+
+
+def _synthesize(value: Any, loader: str, where: str) -> int | None:
+    """`synthesize: true` (the real count) or a number of images, for loaders with a
+    `salloss data synth` layout; None when absent or false."""
+    from salloss.data.synthlayout import LAYOUTS
+
+    if value is None or value is False:
+        return None
+    if loader not in LAYOUTS:
+        raise ConfigError(f"{where}: loader {loader!r} has no synthetic layout; valid loaders: "
+                          f"{', '.join(LAYOUTS)}")
+    count = LAYOUTS[loader].count
+    if value is True:
+        return count
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= count:
+        raise ConfigError(f"{where}: expected true (all {count} images) or a number of images "
+                          f"in 1…{count}, got {value!r}")
+    return value
 
 
 def _arch(key: str, raw: Any, weights: str) -> ArchCfg:

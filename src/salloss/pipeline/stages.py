@@ -5,6 +5,7 @@ job's command line only names WHICH job it is, and both tools run identical comm
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,16 +20,25 @@ from salloss.pipeline.config import PipelineConfig
 
 log = logging.getLogger(__name__)
 
+CPU_FEATURE_BATCH = 8  # images per VGG pass of the feature cache on a CPU
+
 
 def prepare(cfg: PipelineConfig, dataset: str) -> Path:
     """Fetch the dataset if needed (download, verify checksums, unpack; a no-op when its
-    archives are already there), then prepare it: resized stimuli for every arch's input size,
-    the split, the center bias and Figure 2."""
+    archives are already there) — or, for a rehearsal (``synthesize``), write synthetic data in
+    its layout — then prepare it: resized stimuli for every arch's input size, the split, the
+    center bias and Figure 2."""
     from salloss.data import prepare_dataset
     from salloss.data.fetch import fetch as fetch_dataset
 
     d = _dataset(cfg, dataset)
-    if d.fetch:
+    if d.synthesize is not None:
+        from salloss.data.synthlayout import synthesize
+
+        threads = os.environ.get("OMP_NUM_THREADS")  # `salloss run --threads N`
+        synthesize(d.loader, d.root, n=d.synthesize,
+                   workers=int(threads) if threads else os.cpu_count() or 1)
+    elif d.fetch:
         fetch_dataset(d.loader, d.root)
     out = plan.prepared_dir(cfg, dataset)
     prepare_dataset(
@@ -49,10 +59,15 @@ def features(cfg: PipelineConfig, dataset: str, arch: str) -> Path:
         log.info("%s (%s) trains its backbone: no feature cache, writing a marker", arch, a.model)
         write_json(out / "manifest.json", {"frozen_backbone": False, "arch": a.model})
         return out
+    from salloss.training.modelio import resolve_device
+
+    # A GPU takes the training batch (up to 64); on a CPU a big batch only costs memory
+    # (VGG-16's first activations at 300×400 are 61 MB per image).
+    on_gpu = resolve_device(cfg.device).type == "cuda"
     compute_features(
         plan.prepared_dir(cfg, dataset), out, input_size=a.input_size,
         weights=cfg.backbone_weights, arch=a.model, device=cfg.device,
-        batch_size=min(int(a.train.get("batch_size", 16)), 64),
+        batch_size=min(int(a.train.get("batch_size", 16)), 64) if on_gpu else CPU_FEATURE_BATCH,
     )
     return out
 

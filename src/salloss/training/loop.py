@@ -159,7 +159,8 @@ def train(
     optimizer = _optimizer(config, [p for p in model.parameters() if p.requires_grad],
                            loss_fn.learned_parameters())
     stepper = Stepper(model, loss_fn, optimizer, device=device, out_size=out_size,
-                      cached=cached, amp=config.amp, channels_last=channels_last)
+                      cached=cached, amp=config.amp, channels_last=channels_last,
+                      micro_batch=config.micro_batch)
     scaler = stepper.scaler
     average = WeightAverage(model, config.ema_decay) if config.ema_decay is not None else None
 
@@ -205,6 +206,9 @@ def train(
     with GracefulInterrupt() as stop, _determinism(config, device), \
             EpochLog(live_dir if live else None, state["history"]) as epoch_log:
         run.fit(train_src, val_src, stop, epoch_log)
+    if state.get("amp_skipped_steps"):
+        log.warning("%d fp16 update(s) were skipped by the GradScaler (inf/NaN gradients; "
+                    "summary.json amp_skipped_steps)", state["amp_skipped_steps"])
     return _write_final_outputs(state, run_dir, overwrite=True)
 
 
@@ -222,6 +226,7 @@ class _Run:
         self.started, self.progress = started, progress
         self.wall_base = float(state["wall_time_s"])
         self.saved_at = time.monotonic()  # the checkpoint on disk is this recent
+        self.skipped_base = int(state.get("amp_skipped_steps", 0))
         self.best_written = True  # model.pt holds state["best_model"]
         stepper.note = self._kept
 
@@ -368,6 +373,7 @@ class _Run:
         """Write last.pt atomically (refused, keeping the old file, if anything is NaN), and
         model.pt when the best weights changed since it was last written."""
         st = self.state
+        st["amp_skipped_steps"] = self.skipped_base + self.stepper.skipped_steps
         if not self.best_written and st["best_model"] is not None:
             save_state_dict(self.run_dir / BEST_MODEL, st["best_model"])
             self.best_written = True

@@ -32,17 +32,22 @@ class Stepper:
 
     ``cached``: batches hold the backbone's features (``x`` = B×C×h×w) and only ``decode`` runs;
     otherwise ``x`` is B×H×W×3 uint8 images. ``note()`` is appended to divergence messages
-    (the trainer says which checkpoint is kept).
+    (the trainer says which checkpoint is kept). ``micro_batch``: forward and backward this
+    many images at a time and accumulate the gradients before the one update of the batch
+    (every loss term is a mean over images, so the update is the batch's, up to rounding and
+    the dropout draws); None: the whole batch at once.
     """
 
     def __init__(self, model: nn.Module, loss_fn: Any, optimizer: torch.optim.Optimizer | None,
                  *, device: torch.device, out_size: tuple[int, int], cached: bool,
-                 amp: str = "off", channels_last: bool = False,
+                 amp: str = "off", channels_last: bool = False, micro_batch: int | None = None,
                  note: Callable[[], str] = lambda: "") -> None:
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.device, self.out_size, self.cached = device, tuple(out_size), cached
         self.amp, self.channels_last, self.note = AMP_DTYPES.get(amp), channels_last, note
         self.scaler = torch.amp.GradScaler("cuda", enabled=amp == "fp16")
+        self.skipped_steps = 0  # fp16 updates the scaler skipped (inf/NaN gradients)
+        self.micro_batch = micro_batch
         self.params = [p for p in model.parameters() if p.requires_grad]
         learned = getattr(loss_fn, "learned_parameters", None)
         self.params += list(learned()) if learned is not None else []  # learned loss weights
@@ -87,11 +92,24 @@ class Stepper:
         Raises `TrainingDiverged` if the loss, or the weights after the update, are NaN/inf.
         """
         assert self.optimizer is not None
-        total, parts = self.loss(batch, where)
         self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(total).backward()
+        n = int(batch["density"].shape[0])
+        chunk = self.micro_batch or n
+        total: Tensor | float = 0.0
+        parts: dict[str, Tensor] = {}
+        for start in range(0, n, chunk):  # gradient accumulation: the same update, less memory
+            piece = {k: v[start:start + chunk] for k, v in batch.items()}
+            weight = int(piece["density"].shape[0]) / n  # every term is a mean over images
+            value, values = self.loss(piece, where)
+            self.scaler.scale(value * weight).backward()
+            total = total + value.detach() * weight
+            for label, v in values.items():
+                parts[label] = parts.get(label, 0.0) + v * weight
+        scale = self.scaler.get_scale() if self.scaler.is_enabled() else None
         self.scaler.step(self.optimizer)
         self.scaler.update()
+        if scale is not None and self.scaler.get_scale() < scale:
+            self.skipped_steps += 1  # fp16 overflow: GradScaler skipped this update
         if not bool(torch.stack([torch.isfinite(p).all() for p in self.params]).all()):
             raise TrainingDiverged(
                 f"weights became NaN/inf after the update at {where} (loss "

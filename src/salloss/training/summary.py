@@ -84,6 +84,7 @@ def build_summary(state: dict[str, Any]) -> dict[str, Any]:
         "resumes": state["resumes"],
         "devices": state["devices"],
         "amp": state["config"]["amp"],
+        "amp_skipped_steps": int(state.get("amp_skipped_steps", 0)),
         "params": state["config"],
         "versions": {
             "salloss": salloss.__version__,
