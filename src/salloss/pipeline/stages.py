@@ -20,7 +20,7 @@ from salloss.pipeline.config import PipelineConfig
 
 log = logging.getLogger(__name__)
 
-CPU_FEATURE_BATCH = 8  # images per VGG pass of the feature cache on a CPU
+CPU_FEATURE_BATCH = 16  # at most this many images per VGG pass of the feature cache on a CPU
 
 
 def prepare(cfg: PipelineConfig, dataset: str) -> Path:
@@ -63,11 +63,11 @@ def features(cfg: PipelineConfig, dataset: str, arch: str) -> Path:
 
     # A GPU takes the training batch (up to 64); on a CPU a big batch only costs memory
     # (VGG-16's first activations at 300×400 are 61 MB per image).
-    on_gpu = resolve_device(cfg.device).type == "cuda"
+    cap = 64 if resolve_device(cfg.device).type == "cuda" else CPU_FEATURE_BATCH
     compute_features(
         plan.prepared_dir(cfg, dataset), out, input_size=a.input_size,
         weights=cfg.backbone_weights, arch=a.model, device=cfg.device,
-        batch_size=min(int(a.train.get("batch_size", 16)), 64) if on_gpu else CPU_FEATURE_BATCH,
+        batch_size=min(int(a.train.get("batch_size", 16)), cap),
     )
     return out
 
