@@ -164,3 +164,26 @@ def test_figures_are_byte_reproducible(tmp_path):
     first = [p.read_bytes() for p in draw(tmp_path / "a")]
     second = [p.read_bytes() for p in draw(tmp_path / "b")]
     assert first == second and first[1][:5] == b"%PDF-"
+
+
+def test_centre_bias_is_scored_as_a_prediction_is(make_tree, monkeypatch):
+    """A centre bias with zeros beside positive pixels (few training images) rings negative
+    when bicubic-resized; it is clipped at 0 like every prediction (predict.to_original), so
+    KL is finite — it was NaN when the metrics resized the raw map."""
+    from salloss.data import PreparedDataset
+    from salloss.metrics.mit import kl_div as kl
+    from salloss.report import baselines
+    from salloss.training.predict import to_original
+
+    cfg = make_tree()
+    bias = np.zeros((12, 16), np.float32)
+    bias[3:9, 4:12] = 1.0  # a hard-edged block: bicubic undershoot outside it
+    monkeypatch.setattr(PreparedDataset, "center_bias", lambda self: bias)
+    result = baselines.score_baseline(cfg, "mit1003", "center_bias", progress=False)
+    assert np.isfinite(result.scores["KL"]).all()
+    prepared = PreparedDataset(baselines.prepared_dir(cfg, "mit1003"))
+    first = prepared.split[cfg.evaluation["split"]][0]
+    density = prepared.density(first)
+    expected = kl(to_original(bias.astype(np.float64), density.shape), density)
+    assert result.scores["KL"][result.ids.index(first)] == pytest.approx(expected, rel=1e-12)
+    assert np.isnan(kl(bias.astype(np.float64), density))  # the raw map: MATLAB's complex log

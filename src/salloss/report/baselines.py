@@ -5,7 +5,11 @@ synthetic stand-ins) — the TRUE density, the oracle: the ceiling every loss is
 The centre-bias map is the mean training density (`PreparedDataset.center_bias`); the uniform
 map is a constant; the oracle map of an image is its true density
 (`PreparedDataset.true_density`), from which its fixations were sampled. The centre bias is
-resized to each image the MIT way by the metrics; the uniform map is made at each image's own
+scored as a prediction is: brought to each image's original size by
+`salloss.training.predict.to_original` (MATLAB bicubic, ringing clipped at 0 — without the
+clip a centre bias with zero pixels beside positive ones, as a few training images give, has
+negative undershoot where the density is positive, and KL is the log of a negative number:
+NaN). The uniform map is made at each image's own
 size, because resizing a constant leaves ~1e-16 round-off ripples that CC, SIM and NSS would
 then normalise into noise. A constant map has no
 variance, so CC, SIM and NSS are NaN for it under the MIT benchmark's conventions (its code
@@ -39,7 +43,7 @@ from salloss.report.collect import read_scores
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: the centre-bias map goes through to_original, as predictions do
 SEED = 0  # seed of the stochastic metrics (AUC-J jitter, AUC-B sampling) for baselines
 KINDS = {"center_bias": "Center-bias map", "uniform": "Uniform map",
          "oracle": "Oracle (true density)"}
@@ -99,6 +103,7 @@ def _cache_key(prepared: PreparedDataset, split: str, metrics: tuple[str, ...],
 def score_baseline(cfg: PipelineConfig, dataset: str, kind: str, *,
                    progress: bool = True) -> Baseline:
     """Score baseline `kind` on `dataset`'s evaluated split (cached; see module docstring)."""
+    from salloss.training.predict import to_original
     from salloss.training.score import split_records
 
     split = cfg.evaluation["split"]
@@ -122,7 +127,10 @@ def score_baseline(cfg: PipelineConfig, dataset: str, kind: str, *,
             return Baseline(kind, KINDS[kind], dataset, ids, scores, csv_path)
     log.info("scoring baseline %s on %s (%s split)", kind, dataset, split)
     records = split_records(None, prepared, split, metrics, SEED, sal_override=sal)
-    if kind == "uniform":  # exactly constant at each image's size: no resize round-off
+    if kind == "center_bias":  # brought to each image's size exactly as a prediction is
+        records = (dataclasses.replace(r, sal=to_original(sal, r.fixations.shape))
+                   for r in records)
+    elif kind == "uniform":  # exactly constant at each image's size: no resize round-off
         records = (dataclasses.replace(r, sal=np.ones(r.fixations.shape)) for r in records)
     elif kind == ORACLE:  # each image's own true density, at its own size
         records = (dataclasses.replace(r, sal=prepared.true_density(r.id).astype(np.float64))
