@@ -83,8 +83,10 @@ def _mutated(edit):
         (lambda r: r["grid"]["table3"]["losses"].append("mse"), []),  # still valid: no overlap
         (lambda r: r["grid"]["table3"].update(datasets=["mit1003"]),
          ["also in grid.table2", "mit1003"]),
-        (lambda r: r["datasets"].update(extra={"loader": "synthetic"}),
+        (lambda r: r["datasets"].update(extra={"loader": "synthetic", "root": "data/x"}),
          ["datasets.extra", "not used by any grid group"]),
+        (lambda r: r["datasets"]["fiwi"].pop("root"),
+         ["datasets.fiwi.root: required", "root: data/raw/fiwi"]),
         (lambda r: r["report"].update(figure3_losses=["nope"]),
          ["report.figure3_losses[0]", "'nope'"]),
         (lambda r: r.pop("preset"), ["missing required key 'preset'"]),

@@ -19,6 +19,8 @@ BIN = Path(sys.executable).parent
 def _kind(job_or_stage: str) -> str:
     """'train/mit1003/…', 'train_table2@mit…' → 'train'; 'sweep_test_lc_opt' → 'sweep_test'."""
     base = re.split(r"[/@]", job_or_stage)[0]
+    if base.startswith("fetch_"):  # the Snakefile's per-dataset fetch rules
+        return "fetch"
     return re.sub(r"_(table\d+|lc_opt)$", "", base)
 
 
@@ -47,7 +49,10 @@ def _dvc_stages(tmp_path: Path, params: Path):
     subprocess.run(["git", "init", "-q"], cwd=repo_dir, check=True)
     Repo.init(str(repo_dir))
     with Repo(str(repo_dir)) as repo:
-        return [(s.name, s.cmd, [str(o.def_path) for o in s.outs]) for s in repo.index.stages]
+        # DVC declares a DVCLive folder as its two parts (metrics.json an output, plots/ the
+        # stage's plots, so `dvc plots show` finds the curves); the plan names the folder
+        return [(s.name, s.cmd, sorted({re.sub(r"/dvclive/.+$", "/dvclive", str(o.def_path))
+                                        for o in s.outs})) for s in repo.index.stages]
 
 
 @pytest.mark.parametrize("preset", ["params.yaml", "config/paper.yaml"])
@@ -57,7 +62,7 @@ def test_snakemake_and_dvc_plan_the_same_jobs(preset, tmp_path):
     expected = _planned(cfg)
     assert len(expected) == sum(len(v) for v in plan.planned_outputs(cfg).values())
 
-    snake = {(k, o) for k, o in _snakemake(params) if k != "all"}
+    snake = {(_kind(k), o) for k, o in _snakemake(params) if k != "all"}
     assert snake == expected
 
     stages = _dvc_stages(tmp_path, params)
@@ -87,3 +92,36 @@ def test_artefact_paths_are_pure_functions_of_the_run():
     all_outputs = [o for outs in plan.planned_outputs(cfg).values() for o in outs]
     assert not any("checkpoint" in o for o in all_outputs)
     assert len(all_outputs) == len(set(all_outputs))
+
+
+def test_the_committed_dvc_lock_is_the_demo_presets(tmp_path):
+    """dvc.lock (committed beside the demo report) has every stage of dvc.yaml for params.yaml,
+    with the same commands and the params values params.yaml has now — so a params edit
+    without a rerun (and a lock left from another preset) fails here, not on a user's clone."""
+    import yaml
+
+    lock = yaml.safe_load((ROOT / "dvc.lock").read_text(encoding="utf-8"))["stages"]
+    stages = {name: cmd for name, cmd, _ in _dvc_stages(tmp_path, ROOT / "params.yaml")}
+    assert set(lock) == set(stages)
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    for name, entry in lock.items():
+        assert entry["cmd"] == stages[name], name
+        for key, value in entry.get("params", {}).get("params.yaml", {}).items():
+            node = params
+            for part in key.split("."):
+                node = node[part]
+            assert node == value, f"{name}: params.yaml {key} is {node!r}, the lock has {value!r}"
+        outs = [o["path"] for o in entry.get("outs", [])]
+        assert all("md5" in o for o in entry.get("outs", [])), (name, outs)
+
+
+def test_snakemake_fetch_commands_name_their_dataset():
+    """The per-dataset fetch rules are made in a loop: each must fetch its own dataset (a shell
+    string evaluated at run time would see the loop's last key)."""
+    out = subprocess.run([str(BIN / "snakemake"), "--dry-run", "--printshellcmds", "--cores",
+                          "1", "--forceall", "--until", "fetch_mit1003", "fetch_cat2000",
+                          "fetch_fiwi"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    cmds = re.findall(r"salloss run fetch .*--dataset (\S+) > logs/\S+/fetch/(\S+)\.log",
+                      out.stdout + out.stderr)
+    assert sorted(cmds) == [("cat2000", "cat2000"), ("fiwi", "fiwi"), ("mit1003", "mit1003")]

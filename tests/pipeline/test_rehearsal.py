@@ -20,7 +20,9 @@ def test_rehearsal_plans_every_job_of_the_paper_preset():
     paper, rehearsal = (load_params(ROOT / "config" / f"{n}.yaml") for n in ("paper",
                                                                             "rehearsal"))
     assert set(plan.planned_outputs(rehearsal)) == set(plan.planned_outputs(paper))
-    assert len(plan.planned_outputs(rehearsal)) == 116
+    assert len(plan.planned_outputs(rehearsal)) == 119  # 3 fetch + 3 prepare + 113 more
+    raw = {d: plan.planned_outputs(rehearsal)[f"fetch/{d}"] for d in rehearsal.datasets}
+    assert raw == {d: [f"data/rehearsal/{d}"] for d in rehearsal.datasets}  # not the paper's
     assert len(plan.plan_runs(rehearsal)) == len(plan.plan_runs(paper)) == 36
     for key, d in rehearsal.datasets.items():
         assert d.loader == paper.datasets[key].loader == key  # the real loaders
@@ -35,6 +37,8 @@ def test_rehearsal_differs_from_the_paper_only_as_documented():
     paper.pop("backbone_weights")
     for d in rehearsal["datasets"].values():
         assert d.pop("synthesize") is True and d.pop("root").startswith("data/rehearsal/")
+    for d in paper["datasets"].values():
+        assert d.pop("root").startswith("data/raw/")
     for arch in ("baseline", "sam_vgg"):
         for side in (paper, rehearsal):
             side["archs"][arch]["train"].pop("max_epochs")
@@ -71,7 +75,7 @@ def test_reduced_rehearsal_runs_end_to_end(tmp_path):
         from paper_scale import bench_params
     finally:
         sys.path.pop(0)
-    params = bench_params(tmp_path, {"mit1003": 24, "cat2000": 60, "fiwi": 12}, epochs=1)
+    params = bench_params(tmp_path, {"mit1003": 16, "cat2000": 40, "fiwi": 12}, epochs=1)
     p = yaml.safe_load(params.read_text())
     del p["archs"]["sam_vgg"]  # SAM-VGG at 240×320 on a CPU: minutes per epoch
     p["grid"].pop("table4")

@@ -65,10 +65,11 @@ def params(data_dir: Path, results_dir: Path, seeds: tuple[int, ...] = (0, 1),
         "data_dir": str(data_dir),
         "results_dir": str(results_dir),
         "datasets": {
-            "mit1003": {"loader": "synthetic", "options": {**synth, "blur": 0.04},
+            "mit1003": {"loader": "synthetic", "root": str(data_dir / "raw" / "mit1003"),
+                        "options": {**synth, "blur": 0.04},
                         "split": "8,4,rest"},
-            "cat2000": {"loader": "synthetic", "options": {**synth, "weight_center": 0.5,
-                                                     "weight_objects": 0.45},
+            "cat2000": {"loader": "synthetic", "root": str(data_dir / "raw" / "cat2000"),
+                        "options": {**synth, "weight_center": 0.5, "weight_objects": 0.45},
                         "split": "8,4,rest"},
         },
         "archs": {
@@ -107,7 +108,7 @@ def prepare(cfg) -> None:
     from salloss.pipeline.plan import input_sizes, prepared_dir
 
     for key, d in cfg.datasets.items():
-        prepare_dataset(d.loader, Path(cfg.data_dir) / "raw" / key, prepared_dir(cfg, key),
+        prepare_dataset(d.loader, d.root, prepared_dir(cfg, key),
                         input_sizes=input_sizes(cfg, key), split=d.split, seed=d.split_seed,
                         **d.options)
 

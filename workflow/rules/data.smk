@@ -1,7 +1,36 @@
-# Data: fetch (when the dataset is downloadable) + prepare, then the frozen-feature caches.
+# Data: fetch (download + verify + unpack, generate, or check the user's copy) into each
+# dataset's `root`, prepare, then the frozen-feature caches.
+#
+# One fetch rule per raw folder (a dataset's root is any path, so it cannot be a wildcard
+# pattern); each is named fetch_<dataset>. Its one param is the dataset key (a rule's shell
+# string in a loop is evaluated at run time, with the loop's last key; params are bound now);
+# no settings in params on purpose: a settings change must not make Snakemake delete (and
+# re-download) a raw folder; prepare's params carry them.
+_FETCHED = set()
+for _key, _d in CFG.datasets.items():
+    if _d.root in _FETCHED:  # two dataset keys over one raw folder: one job
+        continue
+    _FETCHED.add(_d.root)
+
+    rule:
+        name:
+            f"fetch_{_key}"
+        output:
+            directory(_d.root),
+        params:
+            dataset=_key,
+        threads: JOB_THREADS
+        log:
+            f"{LOGS}/fetch/{_key}.log",
+        benchmark:
+            f"{LOGS}/fetch/{_key}.benchmark.tsv"
+        shell:
+            SALLOSS.format(stage="fetch") + " --dataset {params.dataset} > {log} 2>&1"
 
 
 rule prepare:
+    input:
+        lambda w: CFG.datasets[w.dataset].root,
     output:
         directory(str(plan.prepared_dir(CFG, "{dataset}"))),
     params:

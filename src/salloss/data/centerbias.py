@@ -94,7 +94,9 @@ def plot_center_bias(
     written = []
     for path in paths:
         path = Path(path)
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=path.suffix.lstrip(".").lower() or "png", dpi=150)
+        fmt = path.suffix.lstrip(".").lower() or "png"
+        with atomic_path(path) as tmp:  # no PDF creation date: a rerun writes the same bytes
+            fig.savefig(tmp, format=fmt, dpi=150,
+                        metadata={"CreationDate": None} if fmt == "pdf" else None)
         written.append(path)
     return written

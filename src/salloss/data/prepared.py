@@ -184,7 +184,7 @@ def prepare_dataset(
     write_json(out_dir / "split.json", the_split.to_json())
     manifest = {
         "key": key, "input_sizes": [list(s) for s in sorted(set(sizes))], "n": len(dataset),
-        "ids": dataset.ids, "root": str(dataset.root.resolve()), "seed": seed,
+        "ids": dataset.ids, "root": str(dataset.root), "seed": seed,
         "split_info": _json_safe(the_split.info), "salloss_version": __version__,
     }
     write_json(out_dir / MANIFEST, manifest)  # last: marks a complete cache

@@ -13,9 +13,12 @@ from salloss.pipeline.config import load_params
 
 _RUN_HELP = """Run one job of the pipeline. Every setting comes from the params file; the options
 only say which job. This is what the Snakemake rules and DVC stages call, so running a job by
-hand gives exactly the pipeline's result. Stages: prepare (per dataset; downloads it first when
-needed), features (per dataset and arch), train and evaluate (per run), report, and for each
-coefficient sweep: sweep_train and sweep_validate (per candidate), sweep_select, sweep_test."""
+hand gives exactly the pipeline's result. Stages: fetch (per dataset: download and verify it,
+generate it, or check the user's copy), prepare (per dataset), features (per dataset and
+arch), train and evaluate (per run), report, and for each coefficient sweep: sweep_train and
+sweep_validate (per candidate), sweep_select, sweep_test. On a CPU (device: cpu) a job uses
+ONE thread unless --threads says otherwise: a CPU's result depends on its thread count in
+the last bits, and one fixed count makes Snakemake, dvc repro and every machine agree."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,8 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description=_RUN_HELP)
     stage = p.add_subparsers(dest="stage", metavar="STAGE", required=True)
     specs = {
-        "prepare": ("fetch if needed, then prepare a dataset: resized stimuli, split, center "
-                    "bias", ("dataset",)),
+        "fetch": ("bring a dataset's raw data into its root: download + verify + unpack, "
+                  "generate (synthetic), or check the user's copy", ("dataset",)),
+        "prepare": ("prepare a fetched dataset: resized stimuli, split, center bias",
+                    ("dataset",)),
         "features": ("cache the frozen VGG features of a dataset", ("dataset", "arch")),
         "train": ("train one run (resumes from its checkpoint)",
                   ("dataset", "arch", "loss", "seed")),
@@ -43,8 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         s = stage.add_parser(name, help=help_text, description=help_text)
         s.add_argument("--params", default="params.yaml", help="params file (default: %(default)s)")
         s.add_argument("--threads", type=int, default=None, metavar="N",
-                       help="CPU threads for PyTorch/BLAS in this job (default: all cores); "
-                            "the Snakemake rules pass their `threads`")
+                       help="CPU threads for PyTorch/BLAS in this job (default: 1 when the "
+                            "params' device is cpu, else all cores); the Snakemake rules pass "
+                            "their `threads`")
         for key in keys:
             numeric = key in ("seed", "candidate")
             s.add_argument(f"--{key}", required=True, type=int if numeric else str,
@@ -61,17 +67,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.set_defaults(func=_plan)
 
 
+def _set_threads(threads: int) -> None:
+    if threads < 1:
+        raise ConfigError(f"--threads must be >= 1, got {threads}")
+    # read by torch/OpenMP/BLAS at import; a job forked by the warm-start server (or one that
+    # has validated its params) has imported torch already, so set its pool directly as well
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.threads is not None:
-        if args.threads < 1:
-            raise ConfigError(f"--threads must be >= 1, got {args.threads}")
-        # read by torch/OpenMP/BLAS at import; a job forked by the warm-start server has
-        # imported torch already, so set its thread pool directly as well
-        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-            os.environ[var] = str(args.threads)
-        if "torch" in sys.modules:
-            sys.modules["torch"].set_num_threads(args.threads)
+        _set_threads(args.threads)
     cfg = load_params(args.params)
+    if args.threads is None and cfg.device == "cpu":
+        _set_threads(1)  # reproducible bits: see _RUN_HELP
     keys = {k: getattr(args, k) for k in ("dataset", "arch", "loss", "seed", "sweep", "candidate")
             if hasattr(args, k)}
     getattr(stages, args.stage)(cfg, **keys)

@@ -197,12 +197,23 @@ def _dataset(key: str, raw: Any, data_dir: str) -> DatasetCfg:
     cbs = d.get("center_bias_size")
     synth = _synthesize(d.get("synthesize"), loader, f"{where}.synthesize")
     return DatasetCfg(
-        key=key, loader=loader, root=str(d.get("root", f"{data_dir}/raw/{key}")),
+        key=key, loader=loader, root=_root(d.get("root"), where, key),
         options=dict(options), split=split, split_seed=split_seed,
         fetch=bool(d.get("fetch", loader not in ("synthetic", "folder") and synth is None)),
         center_bias_size=None if cbs is None else _size(cbs, f"{where}.center_bias_size"),
         synthesize=synth,
     )
+
+
+def _root(value: Any, where: str, key: str) -> str:
+    """The dataset's raw folder: required, because it is the fetch stage's output in dvc.yaml
+    (which can only read what params.yaml states) as in the Snakefile."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(
+            f"{where}.root: required — the folder that holds (or will receive, when salloss "
+            f"downloads or generates it) the raw dataset, e.g. `root: data/raw/{key}`; got "
+            f"{value!r}")
+    return value.strip()
 
 
 def _synthesize(value: Any, loader: str, where: str) -> int | None:

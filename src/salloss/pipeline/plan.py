@@ -133,6 +133,8 @@ def planned_outputs(cfg: PipelineConfig) -> dict[str, list[str]]:
     """
     jobs: dict[str, list[str]] = {}
     for d in cfg.datasets:
+        jobs[f"fetch/{d}"] = [str(Path(cfg.datasets[d].root))]
+    for d in cfg.datasets:
         jobs[f"prepare/{d}"] = [str(prepared_dir(cfg, d))]
     for d, a in feature_jobs(cfg):
         jobs[f"features/{d}/{a}"] = [str(features_dir(cfg, d, a))]

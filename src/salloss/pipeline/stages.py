@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from salloss.errors import ConfigError
-from salloss.io import atomic_path, write_json
+from salloss.io import write_json, write_npz
 from salloss.pipeline import plan
 from salloss.pipeline.config import PipelineConfig
 
@@ -23,12 +23,14 @@ log = logging.getLogger(__name__)
 CPU_FEATURE_BATCH = 16  # at most this many images per VGG pass of the feature cache on a CPU
 
 
-def prepare(cfg: PipelineConfig, dataset: str) -> Path:
-    """Fetch the dataset if needed (download, verify checksums, unpack; a no-op when its
-    archives are already there) — or, for a rehearsal (``synthesize``), write synthetic data in
-    its layout — then prepare it: resized stimuli for every arch's input size, the split, the
-    center bias and Figure 2."""
-    from salloss.data import prepare_dataset
+def fetch(cfg: PipelineConfig, dataset: str) -> Path:
+    """Bring the raw dataset into its `root` — the fetch stage's output, so `dvc.lock` records
+    the checksums of the raw data a result came from: download, verify and unpack it
+    (``fetch``; a no-op when its archives are already unpacked there), generate it (the
+    ``synthetic`` loader, or ``synthesize`` for a rehearsal in a real layout; seeded, so the
+    same bytes on every machine) — or, for data the user provides, only check that the
+    loader can read it. Then open it with its loader, so a broken layout fails here."""
+    from salloss.data import open_dataset
     from salloss.data.fetch import fetch as fetch_dataset
 
     d = _dataset(cfg, dataset)
@@ -40,6 +42,25 @@ def prepare(cfg: PipelineConfig, dataset: str) -> Path:
                    workers=int(threads) if threads else os.cpu_count() or 1)
     elif d.fetch:
         fetch_dataset(d.loader, d.root)
+    elif d.loader != "synthetic" and not Path(d.root).is_dir():
+        raise ConfigError(
+            f"datasets.{dataset}.root: {d.root} does not exist, and salloss neither downloads "
+            f"nor generates {d.loader!r} data (fetch: false): put the dataset there or fix "
+            "`root`")
+    opened = open_dataset(d.loader, d.root, **d.options)  # the synthetic loader generates
+    log.info("dataset %s: %d images in %s", dataset, len(opened), d.root)
+    return Path(d.root)
+
+
+def prepare(cfg: PipelineConfig, dataset: str) -> Path:
+    """Prepare a fetched dataset (the fetch stage's `root`): resized stimuli for every arch's
+    input size, the split, the center bias and Figure 2."""
+    from salloss.data import prepare_dataset
+
+    d = _dataset(cfg, dataset)
+    if not Path(d.root).is_dir():
+        raise ConfigError(f"dataset {dataset!r}: no raw data in {d.root}; run its fetch stage "
+                          f"first (`salloss run fetch --dataset {dataset}`)")
     out = plan.prepared_dir(cfg, dataset)
     prepare_dataset(
         d.loader, d.root, out, input_sizes=plan.input_sizes(cfg, dataset), split=d.split,
@@ -157,9 +178,7 @@ def _write_preview(pred_dir: Path, ids: list[str], path: Path) -> None:
 
     arrays = {f"pred_{i}": np.load(prediction_path(pred_dir, image_id))
               for i, image_id in enumerate(ids)}
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, ids=np.array(ids, dtype=str), **arrays)
+    write_npz(path, ids=np.array(ids, dtype=str), **arrays)
 
 
 def sweep_train(cfg: PipelineConfig, sweep: str, candidate: int) -> dict[str, Any]:

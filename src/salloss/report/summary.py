@@ -33,17 +33,19 @@ def _fmt(value: object, digits: int = 4) -> str:
 
 
 def runs_table(results: Sequence[RunResult]) -> str:
-    """One line per run: where it sits in the grid and how its training went (summary.json)."""
+    """One line per run: where it sits in the grid and how its training went (summary.json).
+    No wall times (they are in each run's timing.json): the report is a pure function of the
+    results, so a rerun anywhere writes the same bytes."""
     lines = ["| group | dataset | arch | loss | seed | epochs | best epoch | best val loss | "
-             "stopped | converged | longest recovered stall | train time (s) |",
-             "|:--|:--|:--|:--|--:|--:|--:|--:|:--|:--|--:|--:|"]
+             "stopped | converged | longest recovered stall |",
+             "|:--|:--|:--|:--|--:|--:|--:|--:|:--|:--|--:|"]
     for r in results:
         t = r.train
         lines.append("| " + " | ".join([
             r.run.group, r.run.dataset, r.run.arch, f"`{r.run.loss}`", str(r.run.seed),
             _fmt(t.get("epochs")), _fmt(t.get("best_epoch")), _fmt(t.get("best_val_loss")),
             _fmt(t.get("stop_reason")), "yes" if converged(t) else f"no {marks(t)}",
-            _fmt(longest_stall(t)), _fmt(t.get("wall_time_s"), 3),
+            _fmt(longest_stall(t)),
         ]) + " |")
     return "\n".join(lines) + "\n"
 

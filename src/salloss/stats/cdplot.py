@@ -151,7 +151,9 @@ def cd_diagram(mean_ranks: Mapping[str, float], cd: float, path: str | Path,
     for fmt in ("png", "pdf"):
         target = stem.parent / f"{stem.name}.{fmt}"
         with atomic_path(target) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=_DPI)
+            # no creation date: a rerun writes the same bytes (DVC hashes the report)
+            fig.savefig(tmp, format=fmt, dpi=_DPI,
+                        metadata={"CreationDate": None} if fmt == "pdf" else None)
         out.append(target)
     log.info("CD diagram of %d models (%d groups) written to %s.{png,pdf}", k, len(groups), stem)
     return out

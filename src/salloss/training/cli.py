@@ -239,9 +239,10 @@ def _train(args: argparse.Namespace) -> int:
         )
     except TrainingInterrupted as exc:  # already logged
         return exc.exit_code
+    timing = json.loads((Path(args.run_dir) / "timing.json").read_text(encoding="utf-8"))
     print(f"{args.run_dir}: {summary['stop_reason']}; best epoch {summary['best_epoch']} "
           f"(val loss {summary['best_val_loss']:.6g}), {summary['epochs']} epochs, "
-          f"{summary['wall_time_s']:.1f} s")
+          f"{timing['wall_time_s']:.1f} s")
     return 0
 
 

@@ -9,6 +9,7 @@ Run directory (every file written atomically):
                   (``torch.load(..., weights_only=True)``; frozen VGG weights are rebuilt from
                   the run's ``weights`` setting — see `salloss.training.predict.load_model`)
     summary.json  written when the run finishes (see `salloss.training.summary`)
+    timing.json   its wall time (not in summary.json, so the summary is reproducible bytes)
     dvclive/      per-epoch metrics (DVCLive)
 
 A loss spec with a ``learned(...)`` group (`salloss.losses.learned`) adds its log-variances to
@@ -63,7 +64,7 @@ from salloss.training.features import cache_key, open_features
 from salloss.training.live import EpochLog
 from salloss.training.signals import GracefulInterrupt, TrainingInterrupted
 from salloss.training.step import Stepper, TrainingDiverged  # noqa: F401 - re-exported
-from salloss.training.summary import build_summary, device_name
+from salloss.training.summary import build_summary, build_timing, device_name
 from salloss.training.targets import load_or_build_targets
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ log = logging.getLogger(__name__)
 CHECKPOINT = "last.pt"
 BEST_MODEL = "model.pt"
 SUMMARY = "summary.json"
+TIMING = "timing.json"  # wall time: beside the summary, not a pipeline output (see summary.py)
 LIVE_DIR = "dvclive"
 
 
@@ -493,6 +495,8 @@ def _write_final_outputs(state: dict[str, Any], run_dir: Path,
     summary = build_summary(state)
     if overwrite or not (run_dir / SUMMARY).exists():
         write_json(run_dir / SUMMARY, summary)
+    if overwrite or not (run_dir / TIMING).exists():
+        write_json(run_dir / TIMING, build_timing(state))
     return summary
 
 

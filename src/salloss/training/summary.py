@@ -50,8 +50,16 @@ def learned_summary(state: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def build_timing(state: dict[str, Any]) -> dict[str, Any]:
+    """How long the run took (``timing.json``): kept out of ``summary.json`` so that the summary
+    — an artefact the evaluation and report depend on — is a pure function of the run's
+    settings and data: two machines (or Snakemake and ``dvc repro``) write the same bytes."""
+    return {"wall_time_s": round(float(state["wall_time_s"]), 3), "resumes": state["resumes"]}
+
+
 def build_summary(state: dict[str, Any]) -> dict[str, Any]:
-    """The run summary: what was trained, on what, how long, and how it went."""
+    """The run summary: what was trained, on what, and how it went (its wall time is in
+    ``timing.json``, see `build_timing`)."""
     history = state["history"]
     best = next((h for h in history if h["epoch"] == state["best_epoch"]), None)
     meta = state["meta"]
@@ -80,7 +88,6 @@ def build_summary(state: dict[str, Any]) -> dict[str, Any]:
         "best_val_loss": state["best_val"],
         "best_val_terms": best["val_terms"] if best else None,
         "final_train_loss": history[-1]["train_loss"] if history else None,
-        "wall_time_s": round(float(state["wall_time_s"]), 3),
         "resumes": state["resumes"],
         "devices": state["devices"],
         "amp": state["config"]["amp"],
