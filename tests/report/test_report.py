@@ -187,3 +187,9 @@ def test_centre_bias_is_scored_as_a_prediction_is(make_tree, monkeypatch):
     expected = kl(to_original(bias.astype(np.float64), density.shape), density)
     assert result.scores["KL"][result.ids.index(first)] == pytest.approx(expected, rel=1e-12)
     assert np.isnan(kl(bias.astype(np.float64), density))  # the raw map: MATLAB's complex log
+    # IG's baseline is the same centre bias, brought to size the same way: IG 0 against itself
+    import dataclasses
+
+    with_ig = dataclasses.replace(cfg, evaluation={"split": "test", "metrics": ("KL", "IG")})
+    ig = baselines.score_baseline(with_ig, "mit1003", "center_bias", progress=False).scores["IG"]
+    assert np.abs(ig).max() < 1e-12

@@ -43,7 +43,7 @@ from salloss.report.collect import read_scores
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 3  # 3: the centre-bias map goes through to_original, as predictions do
+CACHE_VERSION = 4  # 3: the centre bias goes through to_original; 4: so does IG's baseline
 SEED = 0  # seed of the stochastic metrics (AUC-J jitter, AUC-B sampling) for baselines
 KINDS = {"center_bias": "Center-bias map", "uniform": "Uniform map",
          "oracle": "Oracle (true density)"}

@@ -3,7 +3,8 @@ MIT-benchmark metrics of `salloss.metrics` (per-image CSV + summary).
 
 Ground truth is the ORIGINAL-resolution density and fixation map of each image. Beyond the
 paper's seven metrics, ``sAUC`` takes its negatives from 10 other images of the same split and
-``IG`` uses the dataset's centre-bias map (training split) as its baseline.
+``IG`` uses the dataset's centre-bias map (training split) as its baseline, brought to each
+image's size as a prediction is (`salloss.training.predict.to_original`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from salloss.errors import ConfigError
-from salloss.training.predict import load_prediction
+from salloss.training.predict import load_prediction, to_original
 
 
 def split_records(
@@ -30,7 +31,7 @@ def split_records(
     coords = None
     if "sAUC" in metrics:
         coords = [fixation_coords(dataset.fixation_map(r)) for r in rows]
-    baseline = dataset.center_bias() if "IG" in metrics else None
+    bias = dataset.center_bias().astype(np.float64) if "IG" in metrics else None
     for k, row in enumerate(rows):
         image_id = dataset.ids[row]
         sal = sal_override if sal_override is not None else load_prediction(pred_dir, image_id)
@@ -38,6 +39,10 @@ def split_records(
         if coords is not None:
             others = [coords[j] for j in pick_others(len(rows), k, seed=seed)]
             other = shuffled_negatives(others, dataset.original_size(row))
+        # IG's baseline: the centre bias at the image's size the way every prediction gets
+        # there (to_original: bicubic ringing clipped at 0, as MIT's uint8 baseline images
+        # are), so the centre-bias reference row scores IG 0 against itself
+        baseline = None if bias is None else to_original(bias, dataset.original_size(row))
         yield Record(image_id, sal, density=dataset.density(row),
                      fixations=dataset.fixation_map(row), other_fixations=other,
                      baseline=baseline)
