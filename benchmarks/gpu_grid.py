@@ -117,7 +117,8 @@ def main() -> int:
           f"losses × {args.epochs} epoch(s), {args.parallel_train} trainings at a time, "
           f"{args.parallel_eval} evaluations at a time; work folder {work}", flush=True)
     t = time.monotonic()
-    timings["prepare_s"] = run("prepare", "--dataset", "mit1003", threads=cores)
+    timings["prepare_s"] = (run("fetch", "--dataset", "mit1003", threads=cores)  # synthesise
+                            + run("prepare", "--dataset", "mit1003", threads=cores))
     timings["features_s"] = run("features", "--dataset", "mit1003", "--arch", "baseline",
                                 threads=cores)
     print(f"  synth + prepare {timings['prepare_s']:.1f} s; features "

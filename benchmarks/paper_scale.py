@@ -159,9 +159,10 @@ def jobs_of(params: Path) -> list[tuple[str, list[str], list[Path], int | None]]
 
     cfg = load_params(params)
     base = ["--params", str(params)]
-    out = [(f"prepare {d}", ["run", "prepare", *base, "--dataset", d],
-            [Path(s.root), plan.prepared_dir(cfg, d)], s.synthesize)
-           for d, s in cfg.datasets.items()]
+    out = [(f"fetch {d}", ["run", "fetch", *base, "--dataset", d], [Path(s.root)],
+            s.synthesize) for d, s in cfg.datasets.items()]  # the rehearsal synthesises
+    out += [(f"prepare {d}", ["run", "prepare", *base, "--dataset", d],
+             [plan.prepared_dir(cfg, d)], s.synthesize) for d, s in cfg.datasets.items()]
     out += [(f"features {d}", ["run", "features", *base, "--dataset", d, "--arch", "baseline"],
              [plan.features_dir(cfg, d, "baseline")], s.synthesize)
             for d, s in cfg.datasets.items()]
@@ -269,8 +270,8 @@ def main() -> int:
                 print(f"\nmemory at N = {n} MIT1003-layout images:", flush=True)
                 params = bench_params(work / f"n{n}", {**counts, "mit1003": n}, args.epochs)
                 rows = measure(params, args.threads, only=(
-                    "prepare mit1003", "features mit1003", "train mit1003 baseline mse",
-                    "evaluate mit1003 baseline mse"))
+                    "fetch mit1003", "prepare mit1003", "features mit1003",
+                    "train mit1003 baseline mse", "evaluate mit1003 baseline mse"))
                 result["scaling"][n] = {r["job"]: r["peak_anon_mb"] for r in rows
                                         if "mit1003" in r["job"]}
         result["projection"] = project(result["jobs"], args.epochs, args.gpu_tflops,

@@ -101,14 +101,16 @@ def _run(project, *args, **kwargs):
 @pytest.mark.slow
 def test_jobs_through_the_server_match_a_cold_start(project):
     root, socks = project
-    cold = _run(project, "prepare", "--dataset", "mit1003")  # starts the server, runs itself
+    cold = _run(project, "fetch", "--dataset", "mit1003")  # starts the server, runs itself
     assert cold.returncode == 0, cold.stderr
     _wait_for_server(socks)
     assert _jobs_logged(socks) == []
+    first = _run(project, "prepare", "--dataset", "mit1003")  # through the server
+    assert first.returncode == 0, first.stderr
     warm_run = _run(project, "prepare", "--dataset", "mit1003")  # a no-op, through the server
     assert warm_run.returncode == 0, warm_run.stderr
     assert "is up to date" in warm_run.stderr  # the job's log reached the client's stderr
-    assert len(_jobs_logged(socks)) == 1
+    assert len(_jobs_logged(socks)) == 2
     # exit code and message of a user error come back as from a cold start
     bad = _run(project, "train", "--dataset", "mit1003", "--arch", "baseline", "--loss",
                "nope", "--seed", "0")
@@ -119,7 +121,7 @@ def test_jobs_through_the_server_match_a_cold_start(project):
     assert bad.returncode == cold_bad.returncode == 2
     assert bad.stderr.strip().splitlines()[-1] == cold_bad.stderr.strip().splitlines()[-1]
     assert "unknown loss id 'nope'" in bad.stderr
-    assert len(_jobs_logged(socks)) == 2
+    assert len(_jobs_logged(socks)) == 3
     # the job sees the client's environment and working directory
     env_run = subprocess.run(
         [SALLOSS, "run", "features", "--params", "params.yaml", "--dataset", "mit1003",
@@ -140,7 +142,7 @@ def test_sigterm_reaches_the_job_and_a_killed_client_stops_it(project):
     (root / "long.yaml").write_text(yaml.safe_dump(params))
     args = [SALLOSS, "run", "train", "--params", "long.yaml", "--dataset", "mit1003",
             "--arch", "baseline", "--loss", "mse", "--seed", "0", "--threads", "1"]
-    for stage in (["prepare", "--dataset", "mit1003"],
+    for stage in (["fetch", "--dataset", "mit1003"], ["prepare", "--dataset", "mit1003"],
                   ["features", "--dataset", "mit1003", "--arch", "baseline"]):
         done = subprocess.run([SALLOSS, "run", *stage, "--params", "long.yaml"], cwd=root,
                               env=_env(socks), capture_output=True, text=True, timeout=600)

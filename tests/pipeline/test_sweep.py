@@ -94,6 +94,7 @@ def test_search_reads_only_train_and_val_and_the_winner_is_reproducible(tmp_path
     monkeypatch.chdir(repo)
     cfg = load_params(TINY.relative_to(ROOT))
     sid, sw = next(iter(cfg.sweeps.items()))
+    stages.fetch(cfg, sw.dataset)
     stages.prepare(cfg, sw.dataset)
     stages.features(cfg, sw.dataset, sw.arch)
     for k in sw.candidates:

@@ -15,6 +15,9 @@ for _key, _d in CFG.datasets.items():
     rule:
         name:
             f"fetch_{_key}"
+        # a download needs the internet, which cluster compute nodes often lack: run it where
+        # Snakemake runs (`localrule`), never as a SLURM job
+        localrule: True
         output:
             directory(_d.root),
         params:
