@@ -199,9 +199,25 @@ def test_sauc_is_pysaliency_aucs_shuffled(ps, data):
     dataset = ps.utils.average_values(ref, fixations, average="image")
     assert tue.average_per_image(np.concatenate(ours), data["ns"]) == pytest.approx(dataset,
                                                                                     abs=1e-14)
-    # the rescaling itself: size ratio first, then truncation of the float coordinate
-    x, y = tue.rescale_fixations([43.9], [29.99], (30, 44), (40, 56))
-    assert x.tolist() == [int(43.9 * (56 / 44.0))] and y.tolist() == [int(29.99 * (40 / 30.0))]
+
+
+def test_rescale_fixations_rounds_like_full_shuffled_provider(ps):
+    # x·(122/14) = 60.99999999999999 but x·122/14 = 61.0 (and y likewise): the ratio is taken
+    # first, then the product truncated, exactly as FullShuffledNonfixationProvider does.
+    shapes = [(22, 14), (30, 122)]
+    rng = np.random.default_rng(0)
+    stimuli = ps.Stimuli([rng.integers(0, 255, s + (3,), dtype=np.uint8) for s in shapes])
+    fixations = ps.Fixations.create_without_history(
+        np.array([7.0, 13.5, 3.0]), np.array([11.0, 21.9, 29.0]), np.array([0, 0, 1]))
+    provider = ps.saliency_map_models.FullShuffledNonfixationProvider(stimuli, fixations)
+    ref_x, ref_y = provider._nonfixations_for_image(1)
+    x, y = tue.rescale_fixations([7.0, 13.5], [11.0, 21.9], shapes[0], shapes[1])
+    np.testing.assert_array_equal(x, ref_x)
+    np.testing.assert_array_equal(y, ref_y)
+    assert x[0] == 60 and y[0] == 14
+    oy, ox = tue.shuffled_nonfixations(
+        1, [([11.0, 21.9], [7.0, 13.5]), ([29.0], [3.0])], shapes)
+    assert oy.tolist() == ref_y.tolist() and ox.tolist() == ref_x.tolist()
 
 
 def test_nss_is_pysaliency_nsss(ps, data):
