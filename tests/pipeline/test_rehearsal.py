@@ -75,7 +75,7 @@ def test_reduced_rehearsal_runs_end_to_end(tmp_path):
         from paper_scale import bench_params
     finally:
         sys.path.pop(0)
-    params = bench_params(tmp_path, {"mit1003": 16, "cat2000": 40, "fiwi": 12}, epochs=1)
+    params = bench_params(tmp_path, {"mit1003": 16, "cat2000": 20, "fiwi": 12}, epochs=1)
     p = yaml.safe_load(params.read_text())
     del p["archs"]["sam_vgg"]  # SAM-VGG at 240×320 on a CPU: minutes per epoch
     p["grid"].pop("table4")
