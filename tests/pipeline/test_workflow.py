@@ -139,15 +139,18 @@ def test_interrupted_snakemake_continues_where_it_stopped(tmp_path):
     repo = fresh_copy(tmp_path / "clone")
     cfg = load_params(TINY)
     rel_tiny = str(TINY.relative_to(TINY.parents[3]))
+    # Snakemake must take Ctrl-C as a terminal user's would: a test run started in the
+    # background (`cmd &` in a script) inherits SIGINT ignored, and Python then never installs
+    # its KeyboardInterrupt handler — Snakemake ran to the end so in two local CI runs
     proc = subprocess.Popen(
         [str(BIN / "snakemake"), "--cores", "1", "--configfile", rel_tiny],
-        cwd=repo, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
+        cwd=repo, env={**env(), "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     finished = _watch_until_a_training_finished(proc)
-    # Ctrl-C: Snakemake stops and marks running jobs incomplete. A SIGINT that lands while it
-    # is between jobs can go unhandled (seen once in CI: the run went on to the end), so press
-    # it again, as a user would, until Snakemake has exited.
+    # Ctrl-C: Snakemake stops and marks running jobs incomplete; pressed again, as a user would,
+    # until Snakemake has exited.
     for _ in range(60):
         proc.send_signal(signal.SIGINT)
         try:
