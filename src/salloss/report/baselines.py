@@ -103,8 +103,7 @@ def _cache_key(prepared: PreparedDataset, split: str, metrics: tuple[str, ...],
 def score_baseline(cfg: PipelineConfig, dataset: str, kind: str, *,
                    progress: bool = True) -> Baseline:
     """Score baseline `kind` on `dataset`'s evaluated split (cached; see module docstring)."""
-    from salloss.training.predict import to_original
-    from salloss.training.score import split_records
+    from salloss.training.score import map_at, split_records
 
     split = cfg.evaluation["split"]
     metrics = tuple(cfg.evaluation["metrics"])
@@ -128,7 +127,8 @@ def score_baseline(cfg: PipelineConfig, dataset: str, kind: str, *,
     log.info("scoring baseline %s on %s (%s split)", kind, dataset, split)
     records = split_records(None, prepared, split, metrics, SEED, sal_override=sal)
     if kind == "center_bias":  # brought to each image's size exactly as a prediction is
-        records = (dataclasses.replace(r, sal=to_original(sal, r.fixations.shape))
+        sized: dict[tuple[int, int], np.ndarray] = {}
+        records = (dataclasses.replace(r, sal=map_at(sal, r.fixations.shape, sized))
                    for r in records)
     elif kind == "uniform":  # exactly constant at each image's size: no resize round-off
         records = (dataclasses.replace(r, sal=np.ones(r.fixations.shape)) for r in records)

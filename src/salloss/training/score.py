@@ -19,6 +19,17 @@ from salloss.errors import ConfigError
 from salloss.training.predict import load_prediction, to_original
 
 
+def map_at(sal: np.ndarray, shape: tuple[int, int],
+           cache: dict[tuple[int, int], np.ndarray]) -> np.ndarray:
+    """`to_original(sal, shape)`, computed once per image size (`cache`: size -> map): one
+    fixed map (the centre bias) for a whole split, e.g. 1,000 CAT2000 images of one size."""
+    key = (int(shape[0]), int(shape[1]))
+    if key not in cache:
+        cache[key] = to_original(sal, key)
+        cache[key].flags.writeable = False  # shared by every image of that size
+    return cache[key]
+
+
 def split_records(
     pred_dir: str | Path, dataset: Any, split: str, metrics: Sequence[str], seed: int = 0,
     sal_override: np.ndarray | None = None,
@@ -32,6 +43,7 @@ def split_records(
     if "sAUC" in metrics:
         coords = [fixation_coords(dataset.fixation_map(r)) for r in rows]
     bias = dataset.center_bias().astype(np.float64) if "IG" in metrics else None
+    sized: dict[tuple[int, int], np.ndarray] = {}
     for k, row in enumerate(rows):
         image_id = dataset.ids[row]
         sal = sal_override if sal_override is not None else load_prediction(pred_dir, image_id)
@@ -42,7 +54,7 @@ def split_records(
         # IG's baseline: the centre bias at the image's size the way every prediction gets
         # there (to_original: bicubic ringing clipped at 0, as MIT's uint8 baseline images
         # are), so the centre-bias reference row scores IG 0 against itself
-        baseline = None if bias is None else to_original(bias, dataset.original_size(row))
+        baseline = None if bias is None else map_at(bias, dataset.original_size(row), sized)
         yield Record(image_id, sal, density=dataset.density(row),
                      fixations=dataset.fixation_map(row), other_fixations=other,
                      baseline=baseline)
