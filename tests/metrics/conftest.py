@@ -46,3 +46,20 @@ def image():
 def maker():
     """`make_image` as a fixture (test modules cannot import conftest under importlib mode)."""
     return make_image
+
+
+@pytest.fixture(scope="session")
+def array_maps(pysaliency):
+    """A pysaliency SaliencyMapModel class that returns given arrays, looked up by stimulus
+    hash: ``array_maps({stimulus_id: map})``."""
+    from pysaliency.datasets import get_image_hash
+
+    class ArrayMaps(pysaliency.SaliencyMapModel):
+        def __init__(self, lut):
+            super().__init__(caching=False)
+            self.lut = lut
+
+        def _saliency_map(self, stimulus):
+            return np.array(self.lut[get_image_hash(stimulus)], dtype=float)
+
+    return ArrayMaps

@@ -159,3 +159,69 @@ def test_help_through_the_salloss_console_script(command, capsys):
     assert info.value.code == 0
     text = capsys.readouterr().out
     assert "--density-suffix" in text and "_fixMap" in text and "NaN" in text
+
+
+def test_evaluate_tuebingen_convention_mit_layout(mit_like, capsys):
+    """--convention tuebingen reads only the fixations (no --density needed), gives the
+    benchmark's metric names and the scoring layer's numbers, with sAUC's negatives from every
+    other image."""
+    from salloss.metrics import tuebingen as tue
+    from salloss.metrics.tuebingen_scoring import count_points
+
+    root, ids = mit_like
+    out, summary = root / "res" / "tue.csv", root / "res" / "tue.json"
+    rc = main(["evaluate", "--convention", "tuebingen", "--pred", str(root / "pred"),
+               "--fixations", str(root / "ALLFIXATIONMAPS"), "--fixations-suffix", "_fixPts",
+               "--sigma", "6", "--out", str(out), "--summary", str(summary), "--no-progress"])
+    assert rc == 0
+    with open(out) as fh:
+        table = list(csv.DictReader(fh))
+    assert list(table[0]) == ["id", "AUC", "sAUC", "NSS", "CC", "KLDiv", "SIM"]
+    gt, preds = root / "ALLFIXATIONMAPS", index_folder(root / "pred")
+    fixes = [load_fixations(gt / f"{i}_fixPts.jpg") for i in sorted(ids)]
+    points = [count_points(f.astype(np.int64)) for f in fixes]
+    shapes = [f.shape for f in fixes]
+    records = [{"id": i, "sal": load_map(preds[i]), "fixations": f,
+                "other_points": tue.shuffled_nonfixations(k, points, shapes)}
+               for k, (i, f) in enumerate(zip(sorted(ids), fixes, strict=True))]
+    direct = score_records(records, ["AUC", "sAUC", "NSS", "CC", "KLDiv", "SIM"],
+                           progress=False, convention="tuebingen", sigma=6.0)
+    for row, ref in zip(table, direct, strict=True):
+        for m in ("AUC", "sAUC", "NSS", "CC", "KLDiv", "SIM"):
+            value = float(row[m])
+            assert (math.isnan(value) and math.isnan(ref[m])) or value == ref[m], m
+    data = json.loads(summary.read_text())
+    assert data["KLDiv"]["higher_is_better"] is False and data["AUC"]["n_nan"] == 1
+    assert "KLDiv" in capsys.readouterr().out
+
+
+def test_evaluate_tuebingen_reads_npy_counts(tmp_path, maker):
+    sal, fix, _ = maker(3, shape=(30, 40))
+    counts = fix.astype(np.int64)
+    y, x = np.argwhere(fix)[0]
+    counts[y, x] = 3  # three fixations on one pixel
+    for folder, arr in (("pred", sal), ("fix", counts)):
+        (tmp_path / folder).mkdir()
+        np.save(tmp_path / folder / "a.npy", arr)
+    res = {}
+    for name in ("counts", "binary"):
+        if name == "binary":
+            np.save(tmp_path / "fix" / "a.npy", fix)
+        rc = main(["evaluate", "--convention", "tuebingen", "--pred", str(tmp_path / "pred"),
+                   "--fixations", str(tmp_path / "fix"), "--metrics", "NSS",
+                   "--summary", str(tmp_path / f"{name}.json"), "--no-progress"])
+        assert rc == 0
+        res[name] = json.loads((tmp_path / f"{name}.json").read_text())["NSS"]["mean"]
+    assert res["counts"] != pytest.approx(res["binary"], abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "argv,msg",
+    [(["--metrics", "IG"], "probabilistic models"),
+     (["--metrics", "AUC-J"], "in the 'tuebingen' convention"),
+     (["--metrics", "NSS"], "need --fixations"),
+     (["--sigma", "0", "--fixations", "."], "--sigma must be > 0")],
+)
+def test_bad_tuebingen_options(tmp_path, capsys, argv, msg):
+    rc = main(["evaluate", "--convention", "tuebingen", "--pred", str(tmp_path), *argv])
+    assert rc == 2 and msg in capsys.readouterr().err

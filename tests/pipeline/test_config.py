@@ -77,6 +77,20 @@ def _mutated(edit):
         (lambda r: r["archs"]["baseline"].update(input_size=[300]), ["archs.baseline.input_size"]),
         (lambda r: r["evaluation"]["metrics"].append("AUC"),
          ["evaluation.metrics[9]", "'AUC'", "AUC-J"]),
+        (lambda r: r["evaluation"].update(convention="matlab"),
+         ["evaluation.convention", "'matlab'", "mit, tuebingen"]),
+        (lambda r: r["evaluation"].update(convention="tuebingen"),  # demo lists MIT names
+         ["evaluation.metrics[2]", "'AUC-J'", "'tuebingen' convention", "KLDiv"]),
+        (lambda r: r["evaluation"].update(convention="tuebingen", metrics=["AUC", "IG"]),
+         ["evaluation.metrics[1]", "probabilistic models"]),
+        (lambda r: r["evaluation"].update(convention="tuebingen",
+                                          metrics=["AUC", "KLDiv", "CC"]), []),
+        (lambda r: r["evaluation"].update(empirical_sigma={"salicon": 3}),
+         ["evaluation.empirical_sigma", "salicon", "mit1003"]),
+        (lambda r: r["evaluation"].update(empirical_sigma={"fiwi": -1}),
+         ["evaluation.empirical_sigma.fiwi", "> 0"]),
+        (lambda r: r["report"].update(conventions_loss="nope"),
+         ["report.conventions_loss", "'nope'", "lc2"]),
         (lambda r: r.update(seeds=[]), ["seeds"]),
         (lambda r: r.update(seeds=[0, 0]), ["seeds", "duplicates"]),
         (lambda r: r.update(device="tpu"), ["device", "cuda"]),
@@ -102,6 +116,23 @@ def test_bad_params_are_refused_with_the_key_and_choices(edit, expected):
         validate(raw)
     for fragment in expected:
         assert fragment in str(err.value)
+
+
+def test_evaluation_convention_and_sigma_resolved_per_dataset():
+    cfg = validate(_raw())
+    assert cfg.evaluation["convention"] == "mit"
+    # the synthetic stand-ins: the generator's blur × long side (0.03 × 128 px)
+    assert cfg.evaluation["empirical_sigma"] == pytest.approx(
+        {"mit1003": 3.84, "cat2000": 3.84, "fiwi": 3.84})
+    paper = validate(_raw(ROOT / "config" / "paper.yaml"))
+    assert paper.evaluation["empirical_sigma"] == {"mit1003": 23.99, "cat2000": 40.0,
+                                                   "fiwi": 30.0}
+    raw = _mutated(lambda r: r["evaluation"].update(convention="tuebingen", metrics=["AUC", "CC"],
+                                                    empirical_sigma={"fiwi": 12}))
+    tue = validate(raw).evaluation
+    assert tue["convention"] == "tuebingen" and tue["empirical_sigma"]["fiwi"] == 12.0
+    del raw["evaluation"]["metrics"]
+    assert validate(raw).evaluation["metrics"] == ("AUC", "sAUC", "NSS", "CC", "KLDiv", "SIM")
 
 
 def test_load_params_names_the_file(tmp_path):

@@ -110,7 +110,7 @@ def test_baseline_scores_are_cached(make_tree, monkeypatch):
     build_report(cfg, with_figures=False, progress=False)
     assert (report_dir(cfg) / "tables" / "table1.csv").read_text(encoding="utf-8") == first
     # another metric list is another cache key: it is scored again
-    other = dataclasses.replace(cfg, evaluation={"split": "test", "metrics": ("CC", "KL")})
+    other = dataclasses.replace(cfg, evaluation={**cfg.evaluation, "metrics": ("CC", "KL")})
     with pytest.raises(AssertionError, match="rescored"):
         baselines.score_baseline(other, "mit1003", "center_bias", progress=False)
 
@@ -190,6 +190,6 @@ def test_centre_bias_is_scored_as_a_prediction_is(make_tree, monkeypatch):
     # IG's baseline is the same centre bias, brought to size the same way: IG 0 against itself
     import dataclasses
 
-    with_ig = dataclasses.replace(cfg, evaluation={"split": "test", "metrics": ("KL", "IG")})
+    with_ig = dataclasses.replace(cfg, evaluation={**cfg.evaluation, "metrics": ("KL", "IG")})
     ig = baselines.score_baseline(with_ig, "mit1003", "center_bias", progress=False).scores["IG"]
     assert np.abs(ig).max() < 1e-12

@@ -117,6 +117,18 @@ def load_map(path: str | Path) -> np.ndarray:
     return arr / full
 
 
+def load_fixation_counts(path: str | Path) -> np.ndarray:
+    """Fixations per pixel for the Tübingen convention: a .npy array as the counts it holds
+    (2 = two fixations on that pixel; non-negative integers), an image as `load_fixations`
+    (each marked pixel once — an 8-bit map cannot say more)."""
+    from salloss.metrics.tuebingen_scoring import fixation_count_map
+
+    path = Path(path)
+    if path.suffix.lower() in ARRAY_EXTS:
+        return fixation_count_map(_read_array(path), f"fixation map {str(path)!r}")
+    return load_fixations(path)
+
+
 def load_fixations(path: str | Path) -> np.ndarray:
     """A binary fixation map as bool: images thresholded at half range (> 127 for 8-bit),
     .npy arrays non-zero."""

@@ -1,8 +1,13 @@
 """Scoring layer: per-image metric table, per-metric summary, and their files.
 
-A dataset score is the MEAN over images of per-image scores (MIT convention). Images where a
-metric is NaN (no fixations, constant map, …) are counted in ``n_nan`` and left out of that
-metric's mean — never turned into 0.
+A dataset score is the MEAN over images of per-image scores. Images where a metric is NaN (no
+fixations, constant map, …) are counted in ``n_nan`` and left out of that metric's mean — never
+turned into 0.
+
+Two conventions (`CONVENTIONS`): ``mit`` (default) — the MIT benchmark's MATLAB code, `METRICS`;
+``tuebingen`` — the MIT/Tübingen benchmark's own Python code (`salloss.metrics.tuebingen`,
+scored by `salloss.metrics.tuebingen_scoring`), with its own metric names (AUC, sAUC, NSS, CC,
+KLDiv, SIM). Every function taking a metric list takes the ``convention`` it belongs to.
 """
 
 from __future__ import annotations
@@ -29,7 +34,11 @@ from salloss.metrics.mit import cc, info_gain, kl_div, nss, similarity
 from salloss.metrics.resize import resize_to
 
 __all__ = [
+    "CONVENTIONS",
     "METRICS",
+    "registry",
+    "higher_is_better",
+    "default_metrics",
     "PAPER_METRICS",
     "Metric",
     "Record",
@@ -38,6 +47,7 @@ __all__ = [
     "summarise",
     "write_scores_csv",
     "write_summary",
+    "summary_json",
     "fixation_coords",
     "shuffled_negatives",
     "image_seed",
@@ -74,7 +84,48 @@ METRICS: dict[str, Metric] = {
 }
 
 _SEEDED = {"AUC-J", "AUC-B", "sAUC"}
-_RECORD_FIELDS = ("id", "sal", "density", "fixations", "other_fixations", "baseline")
+_RECORD_FIELDS = ("id", "sal", "density", "fixations", "other_fixations", "baseline",
+                  "other_points")
+CONVENTIONS: tuple[str, ...] = ("mit", "tuebingen")
+
+
+def _check_convention(convention: str) -> None:
+    if convention not in CONVENTIONS:
+        raise ConfigError(f"unknown metric convention {convention!r}; valid choices: "
+                          f"{', '.join(CONVENTIONS)}")
+
+
+def registry(convention: str = "mit") -> dict[str, Metric]:
+    """Metric name → `Metric` of a convention (``mit``: `METRICS`; ``tuebingen``:
+    `salloss.metrics.tuebingen_scoring.TUEBINGEN_METRICS`)."""
+    _check_convention(convention)
+    if convention == "mit":
+        return METRICS
+    from salloss.metrics.tuebingen_scoring import TUEBINGEN_METRICS
+
+    return TUEBINGEN_METRICS
+
+
+def higher_is_better(name: str) -> bool:
+    """Direction of a metric of any convention (a name two conventions share, like CC or sAUC,
+    has the same direction in both); `ConfigError` for an unknown name."""
+    for convention in CONVENTIONS:
+        known = registry(convention)
+        if name in known:
+            return known[name].higher_is_better
+    raise ConfigError(f"unknown metric {name!r}; choose from "
+                      f"{sorted({n for c in CONVENTIONS for n in registry(c)})}")
+
+
+def default_metrics(convention: str = "mit") -> tuple[str, ...]:
+    """What a convention scores when no metrics are named: the paper's seven (``mit``), the
+    benchmark's six saliency-map metrics (``tuebingen``)."""
+    _check_convention(convention)
+    if convention == "mit":
+        return PAPER_METRICS
+    from salloss.metrics.tuebingen_scoring import TUEBINGEN_DEFAULT
+
+    return TUEBINGEN_DEFAULT
 
 
 @dataclass
@@ -82,8 +133,10 @@ class Record:
     """One image to score: its id, the prediction and the ground truth the metrics need.
 
     ``density`` and ``fixations`` are at the original image resolution; ``sal`` may be any
-    size (it is resized the MIT way). ``other_fixations`` (sAUC) is a binary map of this
-    image's size; ``baseline`` (IG) is a map of any size.
+    size (it is resized the convention's way). ``other_fixations`` (MIT sAUC) is a binary map
+    of this image's size; ``baseline`` (MIT IG) is a map of any size; ``other_points``
+    (Tübingen sAUC) is ``(ys, xs)``, every fixation of the other images rescaled to this one.
+    In the Tübingen convention ``fixations`` may hold counts per pixel (duplicates).
     """
 
     id: str
@@ -92,11 +145,12 @@ class Record:
     fixations: np.ndarray | None = None
     other_fixations: np.ndarray | None = None
     baseline: np.ndarray | None = None
+    other_points: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def as_record(obj: Record | Sequence[Any] | Mapping[str, Any]) -> Record:
-    """Accept a `Record`, a tuple ``(id, sal, density, fixations[, other_fixations[, baseline]])``
-    or a mapping with those keys."""
+    """Accept a `Record`, a tuple ``(id, sal, density, fixations[, other_fixations[, baseline[,
+    other_points]]])`` or a mapping with those keys."""
     if isinstance(obj, Record):
         return obj
     if isinstance(obj, Mapping):
@@ -113,8 +167,14 @@ def as_record(obj: Record | Sequence[Any] | Mapping[str, Any]) -> Record:
     return Record(*items)
 
 
-def check_metric_names(names: Iterable[str]) -> list[str]:
-    """The names as a list, or a `ConfigError` naming the unknown ones and the valid choices."""
+def check_metric_names(names: Iterable[str], convention: str = "mit") -> list[str]:
+    """The names as a list, or a `ConfigError` naming the unknown ones and the valid choices
+    of ``convention``."""
+    _check_convention(convention)
+    if convention == "tuebingen":
+        from salloss.metrics.tuebingen_scoring import check_names
+
+        return check_names(list(names))
     names = list(names)
     unknown = [n for n in names if n not in METRICS]
     if unknown:
@@ -131,13 +191,22 @@ def image_seed(seed: int, image_id: str) -> int:
     return int(seq.generate_state(1)[0])
 
 
-def score_image(record: Record, metrics: Sequence[str], seed: int = 0) -> dict[str, Any]:
+def score_image(record: Record, metrics: Sequence[str], seed: int = 0, *,
+                convention: str = "mit", sigma: float | None = None) -> dict[str, Any]:
     """One row: ``{"id": ..., metric: float, ...}`` for a single record.
 
-    ``sal`` is resized once per ground-truth size and shared by the metrics (identical to each
-    metric resizing it, as MATLAB's imresize at scale 1 is the identity); EMD resizes the
-    original ``sal`` itself, as MIT does.
+    ``mit``: ``sal`` is resized once per ground-truth size and shared by the metrics
+    (identical to each metric resizing it, as MATLAB's imresize at scale 1 is the identity);
+    EMD resizes the original ``sal`` itself, as MIT does. ``tuebingen``:
+    `salloss.metrics.tuebingen_scoring.score_image_tuebingen` with the empirical map's
+    ``sigma`` (px; default MIT300's 23.99); ``seed`` is unused (nothing is sampled).
     """
+    _check_convention(convention)
+    if convention == "tuebingen":
+        from salloss.metrics import tuebingen_scoring as ts
+
+        return ts.score_image_tuebingen(as_record(record), metrics,
+                                        ts.tb.MIT300_SIGMA if sigma is None else sigma)
     rec = record
     for name in metrics:
         missing = [f for f in METRICS[name].needs if getattr(rec, f) is None]
@@ -182,27 +251,33 @@ def score_records(
     seed: int = 0,
     progress: bool = True,
     total: int | None = None,
+    convention: str = "mit",
+    sigma: float | None = None,
 ) -> list[dict[str, Any]]:
     """Score every record with every metric; one dict per image (``id`` + one float per metric).
 
     ``records`` may be a lazy iterable (maps are loaded one at a time). ``seed`` seeds the
     stochastic metrics (AUC-J jitter, AUC-B and sAUC sampling) per image via `image_seed`.
+    ``convention`` / ``sigma``: see `score_image`.
     """
-    names = check_metric_names(metrics)
+    names = check_metric_names(metrics, convention)
     if total is None and hasattr(records, "__len__"):
         total = len(records)  # type: ignore[arg-type]
     rows = []
     for obj in tqdm(records, total=total, desc="scoring", unit="img", disable=not progress):
-        rows.append(score_image(as_record(obj), names, seed=seed))
+        rows.append(score_image(as_record(obj), names, seed=seed, convention=convention,
+                                sigma=sigma))
     return rows
 
 
-def summarise(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str]) -> dict[str, dict]:
+def summarise(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str],
+              convention: str = "mit") -> dict[str, dict]:
     """Per metric: mean and sample std (N−1) over the images where it is not NaN, ``count`` of
     those images, ``n_nan`` of the others, and ``higher_is_better``. Mean/std are NaN when no
     image has a value (std also when only one has)."""
     out: dict[str, dict] = {}
-    for name in check_metric_names(metrics):
+    known = registry(convention)
+    for name in check_metric_names(metrics, convention):
         values = np.array([float(r[name]) for r in rows], dtype=np.float64)
         ok = values[~np.isnan(values)]
         out[name] = {
@@ -210,7 +285,7 @@ def summarise(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str]) -> dict
             "std": float(ok.std(ddof=1)) if ok.size > 1 else math.nan,
             "count": int(ok.size),
             "n_nan": int(values.size - ok.size),
-            "higher_is_better": METRICS[name].higher_is_better,
+            "higher_is_better": known[name].higher_is_better,
         }
     return out
 
@@ -231,12 +306,19 @@ def _csv_text(header: Sequence[str], lines: Iterable[Sequence[Any]]) -> str:
 
 
 def write_scores_csv(rows: Sequence[Mapping[str, Any]], path: str | Path,
-                     metrics: Sequence[str]) -> None:
+                     metrics: Sequence[str], convention: str = "mit") -> None:
     """The per-image table: columns ``id`` + metrics, full float precision, NaN as ``nan``.
     Written atomically."""
-    names = check_metric_names(metrics)
+    names = check_metric_names(metrics, convention)
     text = _csv_text(["id", *names], ([r["id"], *(r[n] for n in names)] for r in rows))
     write_text(path, text)
+
+
+def summary_json(summary: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The `summarise` result ready for JSON: NaN as None (null)."""
+    return {name: {k: (None if isinstance(v, float) and math.isnan(v) else v)
+                   for k, v in stats.items()}
+            for name, stats in summary.items()}
 
 
 def write_summary(summary: Mapping[str, Mapping[str, Any]], path: str | Path) -> None:
@@ -244,12 +326,7 @@ def write_summary(summary: Mapping[str, Mapping[str, Any]], path: str | Path) ->
     one row per metric). Written atomically."""
     path = Path(path)
     if path.suffix.lower() == ".json":
-        clean = {
-            name: {k: (None if isinstance(v, float) and math.isnan(v) else v)
-                   for k, v in stats.items()}
-            for name, stats in summary.items()
-        }
-        write_json(path, clean)
+        write_json(path, summary_json(summary))
         return
     fields = ["mean", "std", "count", "n_nan", "higher_is_better"]
     text = _csv_text(["metric", *fields],

@@ -29,8 +29,8 @@ TOP_KEYS = {
     "archs": "architecture key -> {model, input_size, model_options, train}",
     "losses": "loss id -> loss spec string (see `salloss losses`)",
     "grid": "group -> {datasets, archs, losses}: the runs of each results table",
-    "evaluation": "{split, metrics}",
-    "report": "{figure3_losses, figure3_images, figure4_group, reference}",
+    "evaluation": "{split, convention, metrics, empirical_sigma}",
+    "report": "{figure3_losses, figure3_images, figure4_group, reference, conventions_loss}",
     "sweeps": "sweep id -> {dataset, arch, group, terms, coef_range, candidates, seed, select}: "
               "random search over a combination's coefficients (optional)",
 }
@@ -38,8 +38,9 @@ DATASET_KEYS = ("loader", "root", "options", "split", "split_seed", "fetch", "ce
                 "synthesize")
 ARCH_KEYS = ("model", "input_size", "model_options", "train")
 GRID_KEYS = ("datasets", "archs", "losses")
-EVAL_KEYS = ("split", "metrics")
-REPORT_KEYS = ("figure3_losses", "figure3_images", "figure4_group", "reference")
+EVAL_KEYS = ("split", "convention", "metrics", "empirical_sigma")
+REPORT_KEYS = ("figure3_losses", "figure3_images", "figure4_group", "reference",
+               "conventions_loss")
 SWEEP_KEYS = ("dataset", "arch", "group", "terms", "coef_range", "candidates", "seed", "select")
 # Training settings owned by the pipeline (the rest of TrainConfig may be set under `train`).
 PIPELINE_OWNED = {"arch", "loss", "weights", "seed", "input_size", "model_options", "device"}
@@ -154,7 +155,7 @@ def validate(raw: Any, path: str = "<params>") -> PipelineConfig:
     }
     losses = _losses(_mapping(_required(top, "losses", "(top level)"), "losses"))
     grid = _grid(_mapping(_required(top, "grid", "(top level)"), "grid"), datasets, archs, losses)
-    evaluation = _evaluation(top.get("evaluation", {}))
+    evaluation = _evaluation(top.get("evaluation", {}), datasets)
     report = _report(top.get("report", {}), losses, grid)
     sweeps = {k: _sweep(k, v, datasets, archs, losses, grid, evaluation)
               for k, v in _mapping(top.get("sweeps", {}) or {}, "sweeps").items()}
@@ -311,22 +312,48 @@ def _grid(raw: dict[str, Any], datasets: dict, archs: dict, losses: dict) -> dic
     return out
 
 
-def _evaluation(raw: Any) -> dict[str, Any]:
-    from salloss.metrics import METRICS, PAPER_METRICS
+def _evaluation(raw: Any, datasets: dict[str, DatasetCfg]) -> dict[str, Any]:
+    """``convention`` (mit | tuebingen) picks the metric code and names; ``empirical_sigma``
+    (dataset key → px) overrides the Tübingen empirical map's σ, resolved here for every
+    dataset (`salloss.metrics.tuebingen_scoring.benchmark_sigma` by default)."""
+    from salloss.metrics.scoring import CONVENTIONS, default_metrics, registry
+    from salloss.metrics.tuebingen_scoring import NO_IG, benchmark_sigma
 
     e = _mapping(raw or {}, "evaluation")
     _known(e, EVAL_KEYS, "evaluation")
     split = e.get("split", "test")
     if split not in ("train", "val", "test"):
         raise ConfigError(f"evaluation.split: {split!r}; valid choices: train, val, test")
-    metrics = e.get("metrics", list(PAPER_METRICS))
+    convention = e.get("convention", "mit")
+    if convention not in CONVENTIONS:
+        raise ConfigError(f"evaluation.convention: {convention!r}; valid choices: "
+                          f"{', '.join(CONVENTIONS)}")
+    metrics = e.get("metrics", list(default_metrics(convention)))
     if not isinstance(metrics, list) or not metrics:
         raise ConfigError("evaluation.metrics: expected a non-empty list")
+    known = registry(convention)
     for i, m in enumerate(metrics):
-        if m not in METRICS:
-            raise ConfigError(f"evaluation.metrics[{i}]: unknown metric {m!r}; valid choices: "
-                              f"{', '.join(METRICS)}")
-    return {"split": split, "metrics": tuple(metrics)}
+        if m == "IG" and convention == "tuebingen":
+            raise ConfigError(f"evaluation.metrics[{i}]: {NO_IG}")
+        if m not in known:
+            raise ConfigError(f"evaluation.metrics[{i}]: unknown metric {m!r} in the "
+                              f"{convention!r} convention; valid choices: {', '.join(known)}")
+    if len(set(metrics)) != len(metrics):
+        raise ConfigError(f"evaluation.metrics: duplicate entries in {metrics}")
+    given = _mapping(e.get("empirical_sigma", {}) or {}, "evaluation.empirical_sigma")
+    unknown = sorted(set(given) - set(datasets))
+    if unknown:
+        raise ConfigError(f"evaluation.empirical_sigma: unknown dataset(s) {', '.join(unknown)}; "
+                          f"valid choices: {', '.join(datasets)}")
+    sigma = {}
+    for key, d in datasets.items():
+        value = given.get(key, benchmark_sigma(d.loader, d.options))
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise ConfigError(f"evaluation.empirical_sigma.{key}: expected a number of pixels "
+                              f"> 0, got {value!r}")
+        sigma[key] = float(value)
+    return {"split": split, "convention": convention, "metrics": tuple(metrics),
+            "empirical_sigma": sigma}
 
 
 def _report(raw: Any, losses: dict, grid: dict) -> dict[str, Any]:
@@ -344,8 +371,13 @@ def _report(raw: Any, losses: dict, grid: dict) -> dict[str, Any]:
     if fig4 is not None and fig4 not in grid:
         raise ConfigError(f"report.figure4_group: unknown grid group {fig4!r}; valid choices: "
                           f"{', '.join(grid)}")
+    conv = r.get("conventions_loss")
+    if conv is not None and conv not in losses:
+        raise ConfigError(f"report.conventions_loss: unknown loss id {conv!r}; valid choices: "
+                          f"{', '.join(losses)}")
     return {"figure3_losses": tuple(fig3), "figure3_images": n, "figure4_group": fig4,
-            "reference": str(r.get("reference", "results/paper_reference"))}
+            "reference": str(r.get("reference", "results/paper_reference")),
+            "conventions_loss": conv}
 
 
 def _sweep(key: str, raw: Any, datasets: dict, archs: dict, losses: dict, grid: dict,

@@ -17,7 +17,7 @@ from salloss.pipeline.config import PipelineConfig
 
 # Files each stage declares as outputs (relative to its folder).
 TRAIN_OUTPUTS = ("model.pt", "summary.json")
-EVAL_OUTPUTS = ("scores.csv", "metrics.json", "preview.npz")
+EVAL_OUTPUTS = ("scores.csv", "metrics.json", "preview.npz", "conventions.json")
 VALIDATE_OUTPUTS = ("val_scores.csv", "val_metrics.json")
 SWEEP_TEST_OUTPUTS = ("scores.csv", "metrics.json", "preview.npz", "summary.json")
 PREPARED_MARKER = "manifest.json"

@@ -146,31 +146,59 @@ def train_into(cfg: PipelineConfig, dataset: str, arch: str, config: dict[str, A
 
 
 def evaluate(cfg: PipelineConfig, dataset: str, arch: str, loss: str, seed: int) -> Path:
-    """Predict the evaluation split at original resolution, score it (per-image CSV + summary)
-    and keep the first few predictions (`preview.npz`) for the report's figures."""
+    """Predict the evaluation split at original resolution, score it (per-image CSV + summary,
+    in the params' convention), score the same predictions in both conventions
+    (`conventions.json`) and keep the first few predictions (`preview.npz`) for the figures."""
     rd = plan.run_dir(cfg, dataset, arch, loss, seed)
     score_run(cfg, dataset, arch, rd, cfg.evaluation["split"], rd / "scores.csv",
-              rd / "metrics.json", seed=seed, preview=rd / "preview.npz")
+              rd / "metrics.json", seed=seed, preview=rd / "preview.npz",
+              conventions=rd / "conventions.json")
     return rd
 
 
 def score_run(cfg: PipelineConfig, dataset: str, arch: str, rd: Path, split: str,
               csv_path: Path, summary_path: Path | None, *, seed: int,
-              metrics: list[str] | None = None, preview: Path | None = None) -> dict[str, Any]:
-    """Predict `split` with the trained run in `rd` and score it (per-image CSV, and the summary
-    file when `summary_path` is given); returns `score_predictions`' result."""
+              metrics: list[str] | None = None, preview: Path | None = None,
+              conventions: Path | None = None) -> dict[str, Any]:
+    """Predict `split` with the trained run in `rd` and score it in the params' convention
+    (per-image CSV, and the summary file when `summary_path` is given); `conventions`: also
+    write both conventions' summaries there (`conventions_summary`). Returns
+    `score_predictions`' result."""
+    from salloss.metrics.scoring import registry
     from salloss.training.predict import predict_split
     from salloss.training.score import score_predictions
 
     prepared = plan.prepared_dir(cfg, dataset)
     feats = plan.features_dir(cfg, dataset, arch) if plan.uses_feature_cache(cfg, arch) else None
+    convention = cfg.evaluation["convention"]
+    sigma = cfg.evaluation["empirical_sigma"][dataset]
     with tempfile.TemporaryDirectory(prefix=".predictions-", dir=csv_path.parent) as tmp:
         ids = predict_split(rd, prepared, split, tmp, features_cache=feats, device=cfg.device)
         result = score_predictions(tmp, prepared, split, csv_path, summary_path,
-                                   metrics=metrics or list(cfg.evaluation["metrics"]), seed=seed)
+                                   metrics=metrics or list(cfg.evaluation["metrics"]), seed=seed,
+                                   convention=convention, sigma=sigma)
+        if conventions is not None:
+            other = "tuebingen" if convention == "mit" else "mit"
+            second = score_predictions(tmp, prepared, split, metrics=list(registry(other)),
+                                       seed=seed, convention=other, sigma=sigma)
+            write_json(conventions, conventions_summary(
+                dataset, {convention: result, other: second}, sigma))
         if preview is not None:
             _write_preview(Path(tmp), ids[: cfg.report["figure3_images"]], preview)
     return result
+
+
+def conventions_summary(dataset: str, results: dict[str, dict[str, Any]],
+                        sigma: float) -> dict[str, Any]:
+    """``conventions.json``: one run's test predictions scored in both conventions —
+    ``{"dataset", "split", "n_images", "empirical_sigma_px", "mit": summary, "tuebingen":
+    summary}``, each summary as in metrics.json (`salloss.metrics.scoring.summary_json`)."""
+    from salloss.metrics.scoring import summary_json
+
+    first = next(iter(results.values()))
+    return {"dataset": dataset, "split": first["split"], "n_images": first["n_images"],
+            "empirical_sigma_px": sigma,
+            **{c: summary_json(results[c]["summary"]) for c in ("mit", "tuebingen")}}
 
 
 def _write_preview(pred_dir: Path, ids: list[str], path: Path) -> None:

@@ -84,10 +84,10 @@ def select_best(cfg, sweep) -> dict:
     import json
 
     from salloss.errors import DataError
-    from salloss.metrics import METRICS
+    from salloss.metrics.scoring import higher_is_better
     from salloss.pipeline.plan import candidate_dir
 
-    higher = METRICS[sweep.select].higher_is_better
+    higher = higher_is_better(sweep.select)
     table = []
     for k in sweep.candidates:
         path = candidate_dir(cfg, sweep.key, k) / "val_metrics.json"

@@ -90,8 +90,9 @@ def baseline_map(prepared: PreparedDataset, kind: str) -> np.ndarray:
 
 
 def _cache_key(prepared: PreparedDataset, split: str, metrics: tuple[str, ...],
-               sal: np.ndarray, kind: str) -> str:
+               sal: np.ndarray, kind: str, convention: str, sigma: float | None) -> str:
     content = {
+        "convention": convention, "sigma": sigma,
         "version": CACHE_VERSION, "prepared": prepared.manifest.get("key"),
         "ids": prepared.split.get(split, []), "split": split, "metrics": list(metrics),
         "seed": SEED, "map": hashlib.sha256(np.ascontiguousarray(sal).tobytes()).hexdigest(),
@@ -112,7 +113,9 @@ def score_baseline(cfg: PipelineConfig, dataset: str, kind: str, *,
     if kind == ORACLE and not prepared.has_true_density:
         raise DataError(f"{prepared.path}: dataset {dataset!r} has no true density, so it has no "
                         "oracle map")
-    key = _cache_key(prepared, split, metrics, sal, kind)
+    convention = cfg.evaluation["convention"]
+    sigma = cfg.evaluation["empirical_sigma"][dataset] if convention == "tuebingen" else None
+    key = _cache_key(prepared, split, metrics, sal, kind, convention, sigma)
     folder = baseline_cache_dir(cfg) / dataset
     csv_path, meta_path = folder / f"{kind}.csv", folder / f"{kind}.json"
     if csv_path.is_file() and meta_path.is_file():
@@ -125,7 +128,8 @@ def score_baseline(cfg: PipelineConfig, dataset: str, kind: str, *,
             log.info("baseline %s on %s: cached in %s", kind, dataset, csv_path)
             return Baseline(kind, KINDS[kind], dataset, ids, scores, csv_path)
     log.info("scoring baseline %s on %s (%s split)", kind, dataset, split)
-    records = split_records(None, prepared, split, metrics, SEED, sal_override=sal)
+    records = split_records(None, prepared, split, metrics, SEED, sal_override=sal,
+                            convention=convention)
     if kind == "center_bias":  # brought to each image's size exactly as a prediction is
         sized: dict[tuple[int, int], np.ndarray] = {}
         records = (dataclasses.replace(r, sal=map_at(sal, r.fixations.shape, sized))
@@ -136,8 +140,8 @@ def score_baseline(cfg: PipelineConfig, dataset: str, kind: str, *,
         records = (dataclasses.replace(r, sal=prepared.true_density(r.id).astype(np.float64))
                    for r in records)
     rows = score_records(records, metrics, seed=SEED, progress=progress,
-                         total=len(prepared.split[split]))
-    write_scores_csv(rows, csv_path, metrics)
+                         total=len(prepared.split[split]), convention=convention, sigma=sigma)
+    write_scores_csv(rows, csv_path, metrics, convention)
     write_json(meta_path, {"key": key, "kind": kind, "dataset": dataset, "split": split,
                            "metrics": list(metrics), "seed": SEED})
     ids = [r["id"] for r in rows]

@@ -4,7 +4,8 @@ Layout of the report folder (every file written atomically)::
 
     report.json            what was written and which runs were read (the stage's marker)
     summary.md             tables + figures on one page
-    tables/<key>.md|csv|tex    Table 1, then one table per grid group (table2 … table4, …)
+    tables/<key>.md|csv|tex    Table 1, then one table per grid group (table2 … table4, …), and
+                               `conventions` (one run per dataset in both metric conventions)
     baselines/<dataset>_<kind>.csv   per-image scores of the centre-bias and uniform maps
     figures/<name>.png|pdf     fig2_center_bias_<dataset>, fig3_predictions,
                                fig4_<group>_<dataset>_<arch>, heatmap_<table>_<dataset>_<arch>,
@@ -28,7 +29,7 @@ from salloss.data import PreparedDataset
 from salloss.io import write_json, write_text
 from salloss.pipeline.config import PipelineConfig
 from salloss.pipeline.plan import REPORT_MARKER, plan_runs, prepared_dir, report_dir
-from salloss.report import charts, figures, maps, render, significance
+from salloss.report import charts, conventions, figures, maps, render, significance
 from salloss.report.baselines import Baseline, kinds_for, score_baseline
 from salloss.report.collect import RunResult, collect_runs
 from salloss.report.reference import PaperReference
@@ -270,6 +271,13 @@ def build_report(cfg: PipelineConfig, out_dir: str | Path | None = None, *,
         w.text(f"tables/{table.key}.csv", render.to_csv(table))
         w.text(f"tables/{table.key}.tex", render.to_latex(table))
         tables_md.append((table.key, md))
+    blocks = conventions.build_blocks(cfg, [r for r in results if r not in winners])
+    if blocks:
+        md = conventions.to_markdown(blocks)
+        w.text("tables/conventions.md", md)
+        w.text("tables/conventions.csv", conventions.to_csv(blocks))
+        w.text("tables/conventions.tex", conventions.to_latex(blocks))
+        tables_md.append(("conventions", md))
     for d, bases in baselines.items():
         for b in bases:
             w.text(f"baselines/{d}_{b.kind}.csv", b.csv_path.read_text(encoding="utf-8"))

@@ -165,7 +165,8 @@ _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#
         "λ": r"$\lambda$", "±": r"$\pm$", "↑": r"$\uparrow$", "↓": r"$\downarrow$",
         "–": "--", "·": r"$\cdot$", "≥": r"$\geq$", "↳": "", "◆": r"$\diamond$",
         "▲": r"$\blacktriangle$", "▼": r"$\blacktriangledown$", "†": r"$^\dagger$",
-        "‡": r"$^\ddagger$"}
+        "‡": r"$^\ddagger$", "σ": r"$\sigma$", "ε": r"$\varepsilon$", "½": r"$\frac12$",
+        "ü": r"\"u", "Ü": r"\"U", "×": r"$\times$", "√": r"$\surd$", "−": "-"}
 _TEX_SIG = {1: r"$^{\blacktriangle}$", -1: r"$^{\blacktriangledown}$"}
 _TEX_MARK = {1: r"\textbf{%s}", 2: r"\textit{%s}", 3: r"\underline{%s}"}
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from salloss.losses import paper
-from salloss.metrics.scoring import METRICS
+from salloss.metrics.scoring import higher_is_better as _direction
 from salloss.pipeline.config import PipelineConfig
 from salloss.report import convergence
 from salloss.report.baselines import KINDS, Baseline
@@ -107,8 +107,8 @@ class Table:
 
 
 def higher_is_better(metric: str) -> bool:
-    """Direction of a metric (EMD, KL: lower is better)."""
-    return METRICS[metric].higher_is_better
+    """Direction of a metric of either convention (EMD, KL, KLDiv: lower is better)."""
+    return _direction(metric)
 
 
 def paper_dataset(cfg: PipelineConfig, dataset: str) -> str | None:

@@ -302,7 +302,10 @@ def _register_score(subparsers: argparse._SubParsersAction) -> None:
             "Score the predictions written by `salloss predict` against the ORIGINAL ground\n"
             "truth of a prepared dataset split with the MIT benchmark metrics: a per-image\n"
             "CSV (one row per image, one column per metric) and a JSON summary (mean per\n"
-            "metric over the images where it is defined, and how many were NaN)."
+            "metric over the images where it is defined, and how many were NaN).\n"
+            "--convention tuebingen scores them the MIT/Tübingen benchmark's way instead\n"
+            "(AUC, sAUC, NSS, CC, KLDiv, SIM; the fixations' empirical map blurred by\n"
+            "--sigma px, by default the dataset's own σ)."
         ),
         epilog="example: salloss score --predictions results/.../predictions --prepared "
                "data/prepared/mit1003 --split test --csv results/.../scores.csv "
@@ -317,8 +320,15 @@ def _register_score(subparsers: argparse._SubParsersAction) -> None:
                    help="per-image scores to write")
     p.add_argument("--summary", required=True, type=Path, metavar="FILE",
                    help="JSON summary to write")
+    p.add_argument("--convention", choices=("mit", "tuebingen"), default="mit",
+                   help="mit: the MIT benchmark's MATLAB code (default); tuebingen: the "
+                        "MIT/Tübingen benchmark's own Python code")
     p.add_argument("--metrics", default=None,
-                   help="comma-separated metrics (default: the paper's seven)")
+                   help="comma-separated metrics (default: the paper's seven; tuebingen: "
+                        "AUC,sAUC,NSS,CC,KLDiv,SIM)")
+    p.add_argument("--sigma", type=float, default=None, metavar="PX",
+                   help="tuebingen: σ of the empirical map in pixels (default: the dataset's, "
+                        "e.g. 23.99 for MIT1003, 40 for CAT2000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the randomised metrics")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_score)
@@ -331,6 +341,7 @@ def _score(args: argparse.Namespace) -> int:
     summary = score_predictions(
         args.predictions, args.prepared, args.split, args.csv, args.summary,
         metrics=metrics, seed=args.seed, progress=not args.no_progress,
+        convention=args.convention, sigma=args.sigma,
     )
     print(json.dumps(summary.get("mean", summary), indent=2))
     return 0
