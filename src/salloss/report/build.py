@@ -29,7 +29,7 @@ from salloss.data import PreparedDataset
 from salloss.io import write_json, write_text
 from salloss.pipeline.config import PipelineConfig
 from salloss.pipeline.plan import REPORT_MARKER, plan_runs, prepared_dir, report_dir
-from salloss.report import charts, conventions, figures, maps, render, significance
+from salloss.report import charts, conventions, figures, maps, render, significance, stability
 from salloss.report.baselines import Baseline, kinds_for, score_baseline
 from salloss.report.collect import RunResult, collect_runs
 from salloss.report.reference import PaperReference
@@ -278,6 +278,8 @@ def build_report(cfg: PipelineConfig, out_dir: str | Path | None = None, *,
         w.text("tables/conventions.csv", conventions.to_csv(blocks))
         w.text("tables/conventions.tex", conventions.to_latex(blocks))
         tables_md.append(("conventions", md))
+    ranks = stability.write(cfg, ref, results, w, with_figures=with_figures)  # table5 (issue 13)
+    tables_md += ranks.tables
     for d, bases in baselines.items():
         for b in bases:
             w.text(f"baselines/{d}_{b.kind}.csv", b.csv_path.read_text(encoding="utf-8"))
@@ -296,6 +298,7 @@ def build_report(cfg: PipelineConfig, out_dir: str | Path | None = None, *,
         figs += [fig3] if fig3 else []
         figs += _figure4(cfg, ref, results, w, fig4_stats)
         figs += _overview(cfg, tables, results, ref, w)
+        figs += ranks.figures
     synthetic = [d for d in used_datasets(cfg) if cfg.datasets[d].loader == "synthetic"]
     warnings = [f"NOT COMPARABLE with the paper: preset '{cfg.preset}' uses synthetic "
                 f"stand-in data ({', '.join(synthetic)}), not the paper's datasets."

@@ -104,7 +104,7 @@ def to_markdown(table: Table, heading: str = "###") -> str:
 
 def _caption_title(table: Table) -> str:
     prefix = f"Table {table.key[-1]}" if table.key in ("table1", "table2", "table3",
-                                                        "table4") else table.key
+                                                        "table4", "table5") else table.key
     return f"{prefix}: {table.title}"
 
 

@@ -42,7 +42,12 @@ TITLES = {
     "table3": "Generalisation to other datasets: W-MSE, LC 1 (KLD + CC + NSS + R) and LC 2 "
               "(KLD + CC + NSS + DF + GM + SIG-MSE + R)",
     "table4": "Generalisation to another architecture (SAM-VGG): W-MSE, LC 1 and LC 2",
+    "table5": "Does the loss ranking hold across architectures? (beyond the paper)",
 }
+# Grid group whose table compares architectures: besides its own runs it gathers every other
+# group's runs of its losses on its datasets (the baseline's live in table2, SAM-VGG's in
+# table4: grid groups may not share runs).
+CROSS_ARCH_GROUP = "table5"
 PAPER_SPLIT_NOTE = ("their own MIT1003 test split of 299 images, which cannot be reproduced "
                     "exactly")
 
@@ -230,6 +235,47 @@ def _by_cell(results: Sequence[RunResult]) -> dict[tuple[str, str, str], list[Ru
     return cells
 
 
+def group_results(cfg: PipelineConfig, group: str,
+                  results: Sequence[RunResult]) -> list[RunResult]:
+    """The runs of `group`'s table: its own; for `CROSS_ARCH_GROUP` (table5) every run, of any
+    group, of one of its losses on one of its datasets."""
+    if group != CROSS_ARCH_GROUP:
+        return [r for r in results if r.run.group == group]
+    g = cfg.grid[group]
+    return [r for r in results if r.run.dataset in g["datasets"] and r.run.loss in g["losses"]]
+
+
+def group_archs(cfg: PipelineConfig, group: str, dataset: str,
+                results: Sequence[RunResult]) -> list[str]:
+    """The architectures of `group`'s blocks on `dataset`: its own; for `CROSS_ARCH_GROUP`
+    also every other architecture with a run in `group_results`, all in params order."""
+    g = cfg.grid[group]
+    if group != CROSS_ARCH_GROUP:
+        return list(g["archs"])
+    have = {r.run.arch for r in group_results(cfg, group, results) if r.run.dataset == dataset}
+    return [a for a in cfg.archs if a in g["archs"] or a in have]
+
+
+def _cross_arch_note(cfg: PipelineConfig, group: str,
+                     cells: dict[tuple[str, str, str], list[RunResult]]) -> str:
+    g = cfg.grid[group]
+    others: dict[str, list[str]] = {}
+    for (_, a, _), runs in cells.items():
+        for r in runs:
+            if r.run.group != group:
+                others.setdefault(a, [])
+                if r.run.group not in others[a]:
+                    others[a].append(r.run.group)
+    text = (f"Blocks compare the architectures on the same losses: group {group}'s own "
+            f"({', '.join(g['archs'])})")
+    if others:
+        text += " and, for the same losses on the same dataset, the runs of other groups (" + \
+            "; ".join(f"{a}: {', '.join(gs)}" for a, gs in others.items()) + ")"
+    return text + (". A loss not run on an architecture has no row in its block. Rankings of "
+                   "the losses per architecture and Kendall's tau between them: "
+                   f"{group}_ranks.")
+
+
 def _label(ref: PaperReference, spec: str, found: PaperRow | None, loss_id: str) -> str:
     """The paper's name of a row (its own table's, else Table 2's), else the loss id."""
     if found is not None:
@@ -275,7 +321,7 @@ def group_table(cfg: PipelineConfig, group: str, results: Sequence[RunResult],
     baselines = baselines or {}
     metrics = tuple(cfg.evaluation["metrics"])
     g = cfg.grid[group]
-    cells = _by_cell([r for r in results if r.run.group == group])
+    cells = _by_cell(group_results(cfg, group, results))
     paper_table = group if group in PAPER_TABLES else None
     blocks, unknown, summaries = [], [], []
     specs = {loss: cfg.losses[loss] for loss in g["losses"]}
@@ -283,9 +329,15 @@ def group_table(cfg: PipelineConfig, group: str, results: Sequence[RunResult],
         pd = paper_dataset(cfg, d)
         if paper_table == "table3" and pd is None and d not in unknown:
             unknown.append(d)
-        for a in g["archs"]:
+        for a in group_archs(cfg, group, d, results):
             sections: dict[str, list[Row]] = {}
+            cross = group == CROSS_ARCH_GROUP  # only table5's cells may be missing
+            present = [loss for loss in g["losses"] if not cross or (d, a, loss) in cells]
+            if not present:
+                continue
             for loss in _order(ref, paper_table or "table2", specs):
+                if cross and (d, a, loss) not in cells:  # another group's arch lacks it
+                    continue
                 runs = cells[(d, a, loss)]
                 found = ref.lookup(paper_table, specs[loss], pd) if paper_table else None
                 name = sweep_label(cfg, loss, specs[loss]) or _label(ref, specs[loss], found, loss)
@@ -302,12 +354,14 @@ def group_table(cfg: PipelineConfig, group: str, results: Sequence[RunResult],
                 ref.group_order.index(kv[0]) if kv[0] in ref.group_order else -1))
             if baselines.get(d):
                 ordered.append((REFERENCE_SECTION, reference_rows(baselines[d], metrics)))
-            n = len(cells[(d, a, g["losses"][0])][0].ids)
+            n = len(cells[(d, a, present[0])][0].ids)
             title = f"{dataset_title(cfg, d)} · {a} · {n} {cfg.evaluation['split']} images"
             blocks.append(Block(title, [Section(t, rows) for t, rows in ordered]))
     notes = _common_notes(cfg, g["datasets"], cfg.seeds)
     notes += _reference_notes(blocks, baselines, metrics, g["datasets"])
     notes.append(convergence.legend_note(summaries))
+    if group == CROSS_ARCH_GROUP:
+        notes.insert(0, _cross_arch_note(cfg, group, cells))
     if paper_table:
         number = paper_table[-1]
         notes.insert(0, f"paper: published values ({CITATION}, Table {number}; "

@@ -9,6 +9,8 @@ Plain NumPy/SciPy functions; each docstring states its exact definition.
 - `multiple`: `holm` (Holm–Bonferroni adjusted p-values).
 - `ranks`: `friedman` / `friedman_table`, `mean_ranks`, `critical_difference`, `cd_groups`.
 - `cdplot`: `cd_diagram` (PNG + PDF).
+- `stability`: `kendall_tau` (τ-b), `loss_ranking`, `rank_stability` (loss rankings per
+  architecture and τ between them, jointly bootstrapped over test images).
 - `compare`: `compare_pairs` (tidy rows with Holm per metric), `standard_pairs`,
   `significance_marks`, `mean_over_seeds`, `write_rows_csv`.
 """
@@ -35,12 +37,21 @@ from salloss.stats.ranks import (
     nemenyi_q,
     rank_blocks,
 )
+from salloss.stats.stability import (
+    PairTau,
+    RankStability,
+    kendall_tau,
+    loss_ranking,
+    rank_stability,
+)
 
 __all__ = [
     "BootstrapCI",
     "ComparisonRow",
     "FriedmanResult",
+    "PairTau",
     "PairedResult",
+    "RankStability",
     "align_pairs",
     "bootstrap_ci",
     "cd_diagram",
@@ -50,11 +61,14 @@ __all__ = [
     "friedman",
     "friedman_table",
     "holm",
+    "kendall_tau",
+    "loss_ranking",
     "mean_over_seeds",
     "mean_ranks",
     "nemenyi_q",
     "permutation_test",
     "rank_blocks",
+    "rank_stability",
     "significance_marks",
     "standard_pairs",
     "t_interval",
