@@ -32,14 +32,32 @@ def test_presets_validate_and_hold_the_paper_grid(path):
         ]
     assert cfg.grid["table3"]["datasets"] == ("cat2000", "fiwi")
     assert cfg.archs[cfg.grid["table4"]["archs"][0]].model == "sam_vgg"
-    # 27 + 3×2 baseline runs and 3 SAM-VGG runs per seed
-    assert len(plan_runs(cfg)) == 36 * len(cfg.seeds)
+    # 27 + 3×2 baseline runs and 3 SAM-VGG runs per seed, then Table 5 (beyond the paper)
+    t5 = cfg.grid["table5"]
+    paper_runs = [r for r in plan_runs(cfg) if r.group != "table5"]
+    assert len(paper_runs) == 36 * len(cfg.seeds)
+    assert len(plan_runs(cfg)) - len(paper_runs) == len(t5["archs"]) * len(t5["losses"]) * len(
+        cfg.seeds)
+    assert t5["datasets"] == ("mit1003",)
+    assert {cfg.archs[a].model for a in t5["archs"]} == {"encdec"}
+    backbones = {cfg.archs[a].model_options["backbone"] for a in t5["archs"]}
+    t5_specs = {canonical(cfg.losses[k]) for k in t5["losses"]}
+    if path.name == "params.yaml":  # the demo's small version
+        assert backbones == {"resnet50", "convnext_tiny"} and len(t5_specs) == 5
+    else:  # every loss category of the paper, on ResNet-50, DenseNet-161, EfficientNet-B0
+        assert backbones == {"resnet50", "densenet161", "efficientnet_b0"}
+        assert {canonical(s) for s in ("wmse", "kld", "-cc", "-nss", "bce",
+                                        "10*kld - 2*cc - nss + r")} <= t5_specs
+        assert any(cfg.archs[a].model_options.get("finetune") for a in t5["archs"])
 
 
 def test_presets_share_one_schema():
     demo, paper = _raw(), _raw(ROOT / "config" / "paper.yaml")
     assert set(demo) == set(paper)
-    assert demo["losses"] == paper["losses"] and demo["grid"] == paper["grid"]
+    assert demo["losses"] == paper["losses"]
+    table5 = {"table5"}  # beyond the paper: the demo's is a small version (checked above)
+    assert {k: v for k, v in demo["grid"].items() if k not in table5} == {
+        k: v for k, v in paper["grid"].items() if k not in table5}
     assert paper["backbone_weights"] == "imagenet"
     assert paper["archs"]["baseline"]["input_size"] == [300, 400]
     assert {d["loader"] for d in paper["datasets"].values()} == {"mit1003", "cat2000", "fiwi"}

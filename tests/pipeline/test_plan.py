@@ -125,3 +125,30 @@ def test_snakemake_fetch_commands_name_their_dataset():
     cmds = re.findall(r"salloss run fetch .*--dataset (\S+) > logs/\S+/fetch/(\S+)\.log",
                       out.stdout + out.stderr)
     assert sorted(cmds) == [("cat2000", "cat2000"), ("fiwi", "fiwi"), ("mit1003", "mit1003")]
+
+
+def test_frozen_encoders_use_the_feature_cache_only_where_a_run_reads_it(tmp_path):
+    """Frozen `encdec` archs share a feature cache like the baseline; a fine-tuned one does not;
+    the (dataset, arch) pairs no run trains (the features matrix is a full product) write a
+    marker instead of a cache (a ResNet-50 cache is ~13.6 MB per image at 300×400)."""
+    import json
+
+    import yaml
+
+    from salloss.pipeline import stages
+    from salloss.pipeline.config import validate
+
+    paper = load_params(ROOT / "config" / "paper.yaml")
+    assert plan.uses_feature_cache(paper, "baseline")
+    assert plan.uses_feature_cache(paper, "encdec_resnet50")
+    assert not plan.uses_feature_cache(paper, "encdec_resnet50_ft")
+    assert not plan.uses_feature_cache(paper, "sam_vgg")
+    assert plan.runs_on(paper, "mit1003", "encdec_densenet161")
+    assert not plan.runs_on(paper, "cat2000", "encdec_densenet161")
+    assert plan.runs_on(paper, "cat2000", "baseline")
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["data_dir"] = str(tmp_path / "data")
+    cfg = validate(raw)
+    out = stages.features(cfg, "cat2000", "encdec_resnet50")  # no prepared data needed
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["unused"] is True and not (out / "features.npy").exists()

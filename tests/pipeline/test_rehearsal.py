@@ -20,10 +20,12 @@ def test_rehearsal_plans_every_job_of_the_paper_preset():
     paper, rehearsal = (load_params(ROOT / "config" / f"{n}.yaml") for n in ("paper",
                                                                             "rehearsal"))
     assert set(plan.planned_outputs(rehearsal)) == set(plan.planned_outputs(paper))
-    assert len(plan.planned_outputs(rehearsal)) == 119  # 3 fetch + 3 prepare + 113 more
+    # 3 fetch + 3 prepare + 3 datasets × 6 archs features + 64 runs × (train, evaluate)
+    # + 16 sweep candidates × 2 + select + test + report
+    assert len(plan.planned_outputs(rehearsal)) == 3 + 3 + 18 + 128 + 32 + 3
     raw = {d: plan.planned_outputs(rehearsal)[f"fetch/{d}"] for d in rehearsal.datasets}
     assert raw == {d: [f"data/rehearsal/{d}"] for d in rehearsal.datasets}  # not the paper's
-    assert len(plan.plan_runs(rehearsal)) == len(plan.plan_runs(paper)) == 36
+    assert len(plan.plan_runs(rehearsal)) == len(plan.plan_runs(paper)) == 36 + 4 * 7
     for key, d in rehearsal.datasets.items():
         assert d.loader == paper.datasets[key].loader == key  # the real loaders
         assert d.synthesize == {"mit1003": 1003, "cat2000": 2000, "fiwi": 149}[key]
@@ -39,7 +41,7 @@ def test_rehearsal_differs_from_the_paper_only_as_documented():
         assert d.pop("synthesize") is True and d.pop("root").startswith("data/rehearsal/")
     for d in paper["datasets"].values():
         assert d.pop("root").startswith("data/raw/")
-    for arch in ("baseline", "sam_vgg"):
+    for arch in paper["archs"]:
         for side in (paper, rehearsal):
             side["archs"][arch]["train"].pop("max_epochs")
             side["archs"][arch]["train"].pop("patience")

@@ -69,8 +69,8 @@ def test_demo_from_a_fresh_clone_regenerates_the_committed_report(tmp_path):
     assert any(n.startswith("figures/fig3") for n in names)
     assert any(n.startswith("figures/fig4") for n in names)
     # the 36 runs of the grid, plus each coefficient sweep's winner as a row of its table
-    assert len(plan.plan_runs(cfg)) == 36
-    assert len(report["runs"]) == 36 + len(cfg.sweeps)
+    assert len(plan.plan_runs(cfg)) == 36 + 2 * 5  # the paper's grid, then Table 5's
+    assert len(report["runs"]) == 36 + 2 * 5 + len(cfg.sweeps)
     committed = ROOT / plan.report_dir(cfg)
     for rel in sorted(n for n in names if n.startswith("tables/") and n.endswith(".csv")):
         assert (committed / rel).exists(), f"{rel} is produced but not committed"

@@ -106,8 +106,18 @@ def report_dir(cfg: PipelineConfig) -> Path:
 
 
 def uses_feature_cache(cfg: PipelineConfig, arch: str) -> bool:
-    """Architectures with a frozen backbone share one feature cache per dataset."""
-    return cfg.archs[arch].model == "baseline"
+    """Architectures with a frozen backbone share one feature cache per dataset: the baseline,
+    and the `encdec` family unless ``model_options.finetune`` trains its encoder."""
+    a = cfg.archs[arch]
+    return a.model == "baseline" or (a.model == "encdec"
+                                     and not a.model_options.get("finetune", False))
+
+
+def runs_on(cfg: PipelineConfig, dataset: str, arch: str) -> bool:
+    """Whether any planned run trains `arch` on `dataset` (sweep candidates included)."""
+    if any(r.dataset == dataset and r.arch == arch for r in plan_runs(cfg)):
+        return True
+    return any(s.dataset == dataset and s.arch == arch for s in cfg.sweeps.values())
 
 
 def feature_jobs(cfg: PipelineConfig) -> list[tuple[str, str]]:

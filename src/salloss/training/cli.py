@@ -57,6 +57,9 @@ def _register_features(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the random backbone when --weights none (default 0)")
     p.add_argument("--arch", default="baseline", help="architecture (default baseline)")
+    p.add_argument("--model-options", default=None, metavar="JSON",
+                   help='the run\'s model options, e.g. \'{"backbone": "resnet50"}\' for encdec '
+                        "(must equal the training's model_options)")
     p.add_argument("--batch-size", type=int, default=16, help="images per VGG pass (default 16)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     p.add_argument("--force", action="store_true",
@@ -65,13 +68,26 @@ def _register_features(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_features)
 
 
+def _json_options(text: str | None) -> dict | None:
+    """``--model-options`` as a dict (None when not given); a clear error for bad JSON."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--model-options: not valid JSON ({exc}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"--model-options: expected a JSON object, got {text!r}")
+    return value
+
+
 def _features(args: argparse.Namespace) -> int:
     from salloss.training.features import compute_features
 
     cache = compute_features(
         args.prepared, args.out, input_size=parse_size(args.input_size), weights=args.weights,
         seed=args.seed, arch=args.arch, batch_size=args.batch_size, device=args.device,
-        force=args.force, progress=not args.no_progress,
+        force=args.force, progress=not args.no_progress, options=_json_options(args.model_options),
     )
     print(f"{cache.path}: {cache.array.shape[0]} images × {tuple(cache.array.shape[1:])} float16")
     return 0

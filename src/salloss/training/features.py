@@ -7,6 +7,10 @@ Layout of a cache folder::
     manifest.json   the key (dataset name, ids, input size, weights, seed, arch) and the shape;
                     written last, so its presence marks a complete cache
 
+An architecture whose builder has a ``cache_identity(weights, options)`` hook (the `encdec`
+family: backbone name and its effective weights) adds an ``encoder`` entry to the key, so a
+cache of one backbone or weights is never read for another; the baseline's key is unchanged.
+
 float16 halves the disk and memory traffic; the head then sees features rounded to ~3
 significant digits (relative error ≤ 2⁻¹¹), which `tests/training/test_features.py` shows
 changes the loss curve by well under 1e-2 relative.
@@ -27,6 +31,7 @@ from tqdm.auto import tqdm
 
 from salloss.errors import ConfigError, DataError
 from salloss.io import atomic_path, write_json
+from salloss.models import registry
 from salloss.models.vgg import describe_weights
 from salloss.training import modelio
 from salloss.training.signals import GracefulInterrupt
@@ -53,11 +58,14 @@ class FeatureCache:
 
 
 def cache_key(
-    dataset: Any, input_size: tuple[int, int], weights: str, seed: int, arch: str = "baseline"
+    dataset: Any, input_size: tuple[int, int], weights: str, seed: int, arch: str = "baseline",
+    options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What a cache must match to be reused. Weights files are identified by content hash;
-    the seed matters only for random weights (``'none'``)."""
-    return {
+    the seed matters only for random weights (``'none'``). ``options``: the run's model
+    options (``model_options``), which choose e.g. an `encdec` model's backbone — pass the
+    same ones when computing and when reading a cache."""
+    key = {
         "version": CACHE_VERSION,
         "arch": arch,
         "dataset": str(dataset.name),
@@ -67,6 +75,24 @@ def cache_key(
         "weights": weights_identity(weights),
         "seed": int(seed) if weights == "none" else None,
     }
+    encoder = encoder_identity(arch, weights, seed, options)
+    if encoder is not None:
+        key["encoder"] = encoder
+    return key
+
+
+def encoder_identity(arch: str, weights: str, seed: int,
+                     options: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The ``encoder`` entry of a cache key: the backbone and its effective weights (content
+    hash for a file; torchvision's enum for 'imagenet'; the seed for 'none'), for builders with
+    a ``cache_identity`` hook; None for the others (the baseline: its key is unchanged)."""
+    hook = getattr(registry.MODELS.get(arch), "cache_identity", None)
+    if hook is None:
+        return None
+    ident = dict(hook(weights, dict(options or {})))
+    chosen = str(ident.pop("weights"))
+    return {**ident, "weights": weights_identity(chosen),
+            "seed": int(seed) if chosen == "none" else None}
 
 
 def source_identity(dataset: Any) -> dict[str, Any] | None:
@@ -104,8 +130,13 @@ def compute_features(
     device: str = "auto",
     force: bool = False,
     progress: bool = True,
+    options: dict[str, Any] | None = None,
 ) -> FeatureCache:
     """Compute (or reuse) the feature cache of a prepared dataset in ``out_dir``.
+
+    ``options``: the model options of the runs that will read it (``model_options``, e.g. an
+    `encdec` model's ``backbone`` / ``backbone_weights``); part of the key where they choose
+    the encoder.
 
     A complete cache with the same key is reused unless ``force``; one with another key raises
     `DataError` (choose another folder, or ``force`` to overwrite). SIGTERM/SIGUSR1 stop the
@@ -115,7 +146,7 @@ def compute_features(
 
     dataset = PreparedDataset(prepared_dir)
     out_dir = Path(out_dir)
-    key = cache_key(dataset, input_size, weights, seed, arch)
+    key = cache_key(dataset, input_size, weights, seed, arch, options)
     if (out_dir / MANIFEST).exists() and not force:
         existing = open_features(out_dir)
         mismatch = _mismatch(existing.manifest, key)
@@ -128,10 +159,11 @@ def compute_features(
         )
     dev = modelio.resolve_device(device)
     model = modelio.build_model(arch, weights=weights, activation="relu",
-                                input_size=input_size, seed=seed)
+                                input_size=input_size, seed=seed, options=options)
     if not modelio.supports_feature_cache(model):
         raise ConfigError(f"arch {arch!r} has no frozen encoder: the feature cache applies to "
-                          "models with encode/decode and a frozen backbone (the baseline)")
+                          "models with encode/decode and a frozen backbone (the baseline, "
+                          "encdec with finetune=False)")
     model.to(dev).eval()
     images = dataset.stimuli(size=tuple(input_size))
     n = len(dataset)
@@ -140,7 +172,7 @@ def compute_features(
         (out_dir / MANIFEST).unlink()  # forced: the old cache is invalid from now on
     with GracefulInterrupt() as stop, atomic_path(out_dir / ARRAY) as tmp:
         array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(n, *shape))
-        for start in tqdm(range(0, n, batch_size), desc=f"VGG features {dataset.name}",
+        for start in tqdm(range(0, n, batch_size), desc=f"{arch} features {dataset.name}",
                           disable=not progress, unit="batch"):
             stop.check("nothing (the partial feature file was discarded)")
             batch = torch.from_numpy(np.array(images[start:start + batch_size]))
@@ -153,7 +185,8 @@ def compute_features(
         array.flush()
         del array
     manifest = {**key, "shape": [n, *shape], "dtype": "float16",
-                "weights_description": describe_weights(weights)}
+                "weights_description": getattr(model, "weights_tag", None)
+                or describe_weights(weights)}
     write_json(out_dir / MANIFEST, manifest)
     log.info("wrote %s (%d × %s float16)", out_dir / ARRAY, n, "×".join(map(str, shape)))
     return open_features(out_dir)

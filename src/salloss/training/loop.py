@@ -145,9 +145,10 @@ def train(
     if cached:
         if not modelio.supports_feature_cache(model):
             raise ConfigError(f"a feature cache was given but arch {config.arch!r} trains its "
-                              "backbone; the cache applies to the baseline only")
+                              "backbone; the cache applies to frozen encoders only")
         feats = open_features(features_cache, expect=cache_key(
-            dataset, config.input_size, config.weights, config.seed, config.arch))
+            dataset, config.input_size, config.weights, config.seed, config.arch,
+            config.model_options))
         inputs = feats.array
     else:
         inputs = dataset.stimuli(size=tuple(config.input_size))

@@ -145,7 +145,8 @@ def predict_split(
         if not modelio.supports_feature_cache(model):
             raise ConfigError(f"arch {params['arch']!r} cannot use a feature cache")
         source = open_features(features_cache, expect=cache_key(
-            dataset, input_size, params["weights"], params["seed"], params["arch"])).array
+            dataset, input_size, params["weights"], params["seed"], params["arch"],
+            params.get("model_options"))).array
     else:
         source = dataset.stimuli(size=input_size)
     written = []
