@@ -114,7 +114,9 @@ SIGMOID_PRIOR = 0.1
 
 
 class BaselineHead(nn.Module):
-    """The trainable decoder: 1280-channel features → one saliency map (see module docstring)."""
+    """The trainable decoder: ``in_channels``-channel features → one saliency map (module
+    docstring). 1280 = VGG-16's taps; the `encdec` family uses the same head on other encoders'
+    taps, so only its first conv's input width differs."""
 
     def __init__(
         self,
@@ -123,15 +125,17 @@ class BaselineHead(nn.Module):
         blur_size: int = 5,
         blur_sigma: float = 1.0,
         blur_padding: str = "replicate",
+        in_channels: int = FEATURE_CHANNELS,
     ) -> None:
         super().__init__()
+        self.in_channels = opt.positive_int("in_channels", in_channels)
         self.activation = opt.activation(activation)
         self.blur_padding = opt.choice("blur_padding", blur_padding, BLUR_PADDINGS)
         blur_size = opt.positive_int("blur_size", blur_size)
         if blur_size % 2 == 0:
             raise ConfigError(f"blur_size must be odd (centred kernel), got {blur_size}")
         self.dropout = nn.Dropout(opt.fraction("dropout", dropout))
-        self.conv = nn.Conv2d(FEATURE_CHANNELS, 128, 3, padding=1)
+        self.conv = nn.Conv2d(self.in_channels, 128, 3, padding=1)
         self.aspp = nn.ModuleList(
             nn.Conv2d(128, 32, 3, padding=d, dilation=d) for d in ASPP_DILATIONS
         )
@@ -168,10 +172,10 @@ class BaselineHead(nn.Module):
         return F.conv2d(x, self.gaussian.to(x.dtype), padding=pad)
 
     def forward(self, features: Tensor, out_size: tuple[int, int]) -> Tensor:
-        """B×1280×h×w features → B×1×out_size maps (activation applied before upsampling)."""
-        if features.ndim != 4 or features.shape[1] != FEATURE_CHANNELS:
+        """B×C×h×w features → B×1×out_size maps (activation applied before upsampling)."""
+        if features.ndim != 4 or features.shape[1] != self.in_channels:
             raise ValueError(
-                f"expected B×{FEATURE_CHANNELS}×h×w features (Baseline.encode), got shape "
+                f"expected B×{self.in_channels}×h×w features (the encoder's taps), got shape "
                 f"{tuple(features.shape)}"
             )
         x = torch.relu(self.conv(self.dropout(features)))

@@ -413,33 +413,11 @@ class BackboneTaps(nn.Module):
 
 
 class EncDecHead(BaselineHead):
-    """The baseline's decoder (`BaselineHead`) for ``in_channels`` input channels.
-
-    Identical layers, initialisation and forward computation; only the first conv's input
-    channel count differs (``BaselineHead`` is fixed at VGG-16's 1280). With
-    ``in_channels=1280`` it computes exactly what ``BaselineHead`` does for the same weights
-    (tested)."""
+    """The baseline's decoder (`BaselineHead`) on ``in_channels`` input channels: identical
+    layers, initialisation and forward computation (kept as a name for the family)."""
 
     def __init__(self, in_channels: int, **options: Any) -> None:
-        super().__init__(**options)
-        self.in_channels = opt.positive_int("in_channels", in_channels)
-        self.conv = nn.Conv2d(self.in_channels, HEAD_CHANNELS, 3, padding=1)
-        nn.init.xavier_uniform_(self.conv.weight)  # Keras' default, as BaselineHead's convs
-        nn.init.zeros_(self.conv.bias)
-
-    def forward(self, features: Tensor, out_size: tuple[int, int]) -> Tensor:
-        """B×C×h×w features → B×1×out_size maps (activation applied before upsampling)."""
-        if features.ndim != 4 or features.shape[1] != self.in_channels:
-            raise ValueError(
-                f"expected B×{self.in_channels}×h×w features (EncDec.encode), got shape "
-                f"{tuple(features.shape)}"
-            )
-        # BaselineHead.forward's computation, after its own 1280-channel check.
-        x = torch.relu(self.conv(self.dropout(features)))
-        x = torch.cat([torch.relu(branch(x)) for branch in self.aspp], dim=1)
-        x = opt.ACTIVATIONS[self.activation](self.blur(self.out(x)))
-        size = opt.size_pair("out_size", tuple(out_size))
-        return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+        super().__init__(in_channels=in_channels, **options)
 
 
 def decoder_parameters(in_channels: int) -> int:
