@@ -9,6 +9,7 @@ from __future__ import annotations
 import urllib.error
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -225,6 +226,8 @@ def test_feature_shape_helper(backbone: str) -> None:
 
 @pytest.mark.parametrize("backbone", BACKBONES)
 def test_taps_are_resized_to_the_stride8_grid_and_concatenated(backbone: str) -> None:
+    from salloss.models.encdec import rms_normalise
+
     m = model(backbone)
     x = images(97, 131, batch=1)
     with torch.no_grad():
@@ -235,8 +238,9 @@ def test_taps_are_resized_to_the_stride8_grid_and_concatenated(backbone: str) ->
     if backbone in ("densenet161", "convnext_tiny"):  # these floor from the stride-8 step on
         strides = [(12, 16), (6, 8), (3, 4)]
     assert [tuple(t.shape[-2:]) for t in taps] == strides
-    want = torch.cat([taps[0]] + [F.interpolate(t, size=strides[0], mode="bilinear",
-                                                align_corners=False) for t in taps[1:]], dim=1)
+    want = torch.cat([rms_normalise(t) for t in [taps[0]] + [
+        F.interpolate(t, size=strides[0], mode="bilinear", align_corners=False)
+        for t in taps[1:]]], dim=1)
     torch.testing.assert_close(feats, want)
 
 
@@ -556,12 +560,14 @@ def test_imagenet_weights_are_read_from_the_hub_cache(hub: Path) -> None:
 
 
 def test_cache_identity_names_backbone_and_effective_weights() -> None:
+    from salloss.models.encdec import TAPS_VERSION
+
     assert EncDec.cache_identity("none", {}) == {"backbone": "resnet50", "weights": "none",
-                                                 "version": None}
+                                                 "version": None, "taps": TAPS_VERSION}
     assert EncDec.cache_identity("vgg.pth", {"backbone": "efficientnet_b0",
                                              "backbone_weights": "imagenet"}) == {
         "backbone": "efficientnet_b0", "weights": "imagenet",
-        "version": "EfficientNet_B0_Weights.IMAGENET1K_V1"}
+        "version": "EfficientNet_B0_Weights.IMAGENET1K_V1", "taps": TAPS_VERSION}
     assert EncDec.cache_identity("imagenet", {})["version"] == "ResNet50_Weights.IMAGENET1K_V2"
 
 
@@ -583,3 +589,30 @@ def test_cache_identity_names_backbone_and_effective_weights() -> None:
 def test_bad_options_raise_config_errors(options: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         build("encdec", **{"weights": "none", "encoder": False, **options})
+
+
+@pytest.mark.parametrize("backbone", ["resnet50", "efficientnet_b0", "convnext_tiny"])
+def test_taps_are_rms_normalised_so_the_sigmoid_head_starts_unsaturated(backbone: str) -> None:
+    """Random-init encoders' raw taps differ in scale by 10^7 (ResNet-50 ~7.8, EfficientNet-B0
+    ~1e-6 on natural-image inputs); each tap reaches the head with RMS 1 per image, so the
+    sigmoid head's initial logits stay in a range with gradient (a raw random ResNet-50 gave
+    logits 11–47: P ≡ 1, KLD stuck)."""
+    from salloss.models.encdec import rms_normalise
+
+    torch.manual_seed(0)
+    m = build("encdec", backbone=backbone, weights="none", activation="sigmoid",
+              input_size=(64, 80), seed=0).to(DEVICE).eval()
+    x = torch.randn(3, 3, 64, 80, device=DEVICE)
+    with torch.no_grad():
+        feats = m.encode(x)
+        out = m(x)
+    bounds = [0, *np.cumsum(m.spec.channels)]
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        rms = feats[:, lo:hi].pow(2).mean(dim=(1, 2, 3)).sqrt()
+        nonzero = rms > 0
+        torch.testing.assert_close(rms[nonzero], torch.ones_like(rms[nonzero]))
+    assert 0.01 < float(out.min()) and float(out.max()) < 0.99  # not saturated
+    t = torch.randn(2, 4, 3, 5) * torch.tensor([1e-6, 10.0])[:, None, None, None]
+    torch.testing.assert_close(rms_normalise(t)[0], rms_normalise(t[1:] * 0 + t[:1])[0])
+    torch.testing.assert_close(rms_normalise(t).pow(2).mean(dim=(1, 2, 3)), torch.ones(2))
+    assert torch.equal(rms_normalise(torch.zeros(1, 2, 3, 3)), torch.zeros(1, 2, 3, 3))

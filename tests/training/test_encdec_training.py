@@ -60,7 +60,7 @@ def test_feature_cache_holds_the_backbone_features(encdec_features: Path) -> Non
     assert cache.array.shape == (60, 3584, 6, 8)  # ResNet-50: ceil(48/8) × ceil(64/8)
     manifest = cache.manifest
     assert manifest["encoder"] == {"backbone": "resnet50", "version": None, "weights": "none",
-                                   "seed": 0}
+                                   "seed": 0, "taps": "rms-normalised-v1"}
     assert manifest["weights_description"].startswith("resnet50: none (random init")
     assert np.isfinite(cache.array[:4].astype(np.float32)).all()
 
@@ -190,7 +190,7 @@ def test_cache_key_tells_backbones_and_weights_apart(prepared: Path, encdec_feat
                          {"backbone_weights": "imagenet"})
     assert imagenet["encoder"] == {"backbone": "resnet50", "version":
                                    "ResNet50_Weights.IMAGENET1K_V2", "weights": "imagenet",
-                                   "seed": None}
+                                   "seed": None, "taps": "rms-normalised-v1"}
     baseline = cache_key(ds, INPUT_SIZE, "none", 0)
     assert "encoder" not in baseline  # the baseline's key (and its existing caches) unchanged
     # a cache of another backbone is refused by a run of the default one

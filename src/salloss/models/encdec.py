@@ -4,7 +4,9 @@ decoder, registered as ``'encdec'``.
 ``build("encdec", backbone="resnet50", weights="none", activation="relu", finetune=False)``.
 Only the encoder changes between backbones: three taps at strides 8, 16 and 32, the last two
 bilinearly resized (``align_corners=False``) to the stride-8 tap's grid and concatenated —
-exactly as the baseline stacks its VGG-16 taps — then the baseline's decoder (`EncDecHead`:
+as the baseline stacks its VGG-16 taps, except that each tap is first divided by its RMS over
+the image (`rms_normalise`: one feature scale for every encoder; without it a random ResNet-50
+saturated the shared head's sigmoid at initialisation) — then the baseline's decoder (`EncDecHead`:
 `salloss.models.baseline.BaselineHead` with only its input channel count changed: dropout →
 conv 3×3 C→128 + ReLU → ASPP 4 × (3×3 128→32, dilation 1/3/6/12) → 1×1 → fixed Gaussian →
 activation → bilinear upsampling to the input size). Decoder parameters for C input channels:
@@ -364,6 +366,26 @@ def _freeze_batchnorm(module: nn.Module) -> None:
             _freeze_batchnorm(child)
 
 
+TAP_EPS = 1e-30  # a random EfficientNet-B0's taps have RMS ~1e-14
+TAPS_VERSION = "rms-normalised-v1"  # what `encode` computes; part of a feature-cache key
+
+
+def rms_normalise(tap: Tensor) -> Tensor:
+    """Each image's tap divided by its root mean square over channels and positions (B×c×h×w
+    → same), so every encoder hands the shared head features on one scale, whatever the
+    backbone and its weights; spatial structure and channel ratios are unchanged.
+
+    Why: the head (the baseline's, initialised for VGG-16's taps) starts its sigmoid at the
+    prior P = 0.1 only if its weighted inputs are small. Measured on the demo's 64×80 images,
+    random-init taps have RMS 0.04 for VGG-16 but ~7.8 for ResNet-50 (eval-mode BatchNorm with
+    torchvision's placeholder statistics is the identity, so its residual stream grows) and
+    ~1e-6 for EfficientNet-B0: the un-normalised ResNet-50 head started with sigmoid logits 11–47
+    (P ≡ 1), so KLD's gradient was zero and its loss stayed at 1.253 from epoch 1.
+    """
+    rms = tap.float().pow(2).mean(dim=(1, 2, 3), keepdim=True).sqrt()
+    return tap / rms.clamp_min(TAP_EPS).to(tap.dtype)
+
+
 class BackboneTaps(nn.Module):
     """A torchvision backbone (``net``) returning its three taps stacked on the stride-8 grid.
 
@@ -409,7 +431,7 @@ class BackboneTaps(nn.Module):
                 F.interpolate(t, size=grid, mode="bilinear", align_corners=False)
                 for t in taps[1:]
             ]
-            return torch.cat(resized, dim=1)
+            return torch.cat([rms_normalise(t) for t in resized], dim=1)
 
 
 class EncDecHead(BaselineHead):
@@ -503,7 +525,7 @@ class EncDec(nn.Module):
         backbone = backbone_spec(options.get("backbone", "resnet50")).name
         chosen = effective_weights(weights, options.get("backbone_weights"))
         return {"backbone": backbone, "weights": chosen,
-                "version": weights_version(backbone, chosen)}
+                "version": weights_version(backbone, chosen), "taps": TAPS_VERSION}
 
     @property
     def activation(self) -> str:
