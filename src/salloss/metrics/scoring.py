@@ -184,6 +184,14 @@ def check_metric_names(names: Iterable[str], convention: str = "mit") -> list[st
     return names
 
 
+def check_needs(record: Record, metrics: Sequence[str], known: Mapping[str, Metric]) -> None:
+    """`DataError` naming the image, the metric and the record fields it lacks."""
+    for name in metrics:
+        missing = [f for f in known[name].needs if getattr(record, f) is None]
+        if missing:
+            raise DataError(f"image {record.id!r}: metric {name} needs {', '.join(missing)}")
+
+
 def image_seed(seed: int, image_id: str) -> int:
     """A per-image seed from the run seed and the image id (stable across runs and orders), so
     images do not share their random draws and a rerun reproduces every score."""
@@ -208,10 +216,7 @@ def score_image(record: Record, metrics: Sequence[str], seed: int = 0, *,
         return ts.score_image_tuebingen(as_record(record), metrics,
                                         ts.tb.MIT300_SIGMA if sigma is None else sigma)
     rec = record
-    for name in metrics:
-        missing = [f for f in METRICS[name].needs if getattr(rec, f) is None]
-        if missing:
-            raise DataError(f"image {rec.id!r}: metric {name} needs {', '.join(missing)}")
+    check_needs(rec, metrics, METRICS)
     sal = as_map(rec.sal, f"prediction of {rec.id!r}")
     inputs: dict[str, np.ndarray] = {}
     if rec.density is not None:

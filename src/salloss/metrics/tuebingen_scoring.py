@@ -29,7 +29,7 @@ import numpy as np
 from salloss.errors import ConfigError, DataError
 from salloss.metrics import tuebingen as tb
 from salloss.metrics.checks import as_map
-from salloss.metrics.scoring import Metric, Record
+from salloss.metrics.scoring import Metric, Record, check_needs
 
 __all__ = [
     "TUEBINGEN_METRICS",
@@ -137,10 +137,7 @@ def score_image_tuebingen(record: Record, metrics: Sequence[str],
     convention samples, so no seed.
     """
     rec = record
-    for name in metrics:
-        missing = [f for f in TUEBINGEN_METRICS[name].needs if getattr(rec, f) is None]
-        if missing:
-            raise DataError(f"image {rec.id!r}: metric {name} needs {', '.join(missing)}")
+    check_needs(rec, metrics, TUEBINGEN_METRICS)
     counts = fixation_count_map(rec.fixations, f"fixations of {rec.id!r}")
     sal = tb.resize_prediction(as_map(rec.sal, f"prediction of {rec.id!r}"), counts.shape)
     ys, xs = count_points(counts)

@@ -41,6 +41,7 @@ from torch import Tensor, nn
 from salloss.errors import ConfigError
 from salloss.models import options as opt
 from salloss.models.registry import register
+from salloss.models.split import EncoderHead
 from salloss.models.vgg import CONV5_3_RELU, POOL_INDICES, describe_weights, freeze, vgg16_features
 
 # torchvision vgg16().features indices of the three taps.
@@ -186,7 +187,7 @@ class BaselineHead(nn.Module):
 
 
 @register("baseline")
-class Baseline(nn.Module):
+class Baseline(EncoderHead):
     """The paper's baseline: frozen VGG-16 encoder (`encode`) + trainable head (`decode`).
 
     Options: ``weights`` ('imagenet' | 'none' | path to a VGG-16 .pth), ``activation``
@@ -245,21 +246,8 @@ class Baseline(nn.Module):
             self.backbone.eval()
         return self
 
-    def encode(self, images: Tensor) -> Tensor:
-        """B×3×H×W ImageNet-normalised images → B×1280×(H//8)×(W//8) frozen features."""
-        if self.backbone is None:
-            raise ConfigError("this baseline was built without its encoder (encoder=False, for "
-                              "a feature cache): decode cached features, or build it with "
-                              "encoder=True")
-        return self.backbone(images)
-
-    def decode(self, features: Tensor, out_size: tuple[int, int]) -> Tensor:
-        """Features from `encode` (or the cache) → B×1×out_size saliency maps."""
-        return self.head(features, out_size)
-
-    def forward(self, images: Tensor) -> Tensor:
-        """B×3×H×W images → B×1×H×W saliency maps (same size as the input)."""
-        return self.decode(self.encode(images), tuple(images.shape[-2:]))
+    model_name = "baseline"  # in EncoderHead.encode's error
+    # encode (B×3×H×W → B×1280×(H//8)×(W//8) frozen features), decode, forward: EncoderHead
 
     def feature_shape(self, input_size: tuple[int, int] | None = None) -> tuple[int, int, int]:
         """``(1280, h, w)`` that `encode` returns for ``input_size`` (default: ``input_size``)."""

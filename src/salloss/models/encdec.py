@@ -89,6 +89,7 @@ from salloss.errors import ConfigError, WeightsError
 from salloss.models import options as opt
 from salloss.models.baseline import BaselineHead
 from salloss.models.registry import register
+from salloss.models.split import EncoderHead
 from salloss.models.vgg import describe_weights, freeze
 
 MIN_INPUT = 32  # the stride-32 tap needs at least one pixel (ConvNeXt/DenseNet floor)
@@ -414,16 +415,7 @@ class BackboneTaps(nn.Module):
 
     def forward(self, images: Tensor) -> Tensor:
         """B×3×H×W ImageNet-normalised images → B×C×h×w features on the stride-8 grid."""
-        if images.ndim != 4 or images.shape[1] != 3:
-            raise ValueError(
-                f"expected a B×3×H×W batch of ImageNet-normalised RGB images, got shape "
-                f"{tuple(images.shape)}"
-            )
-        if min(images.shape[-2:]) < MIN_INPUT:
-            raise ValueError(
-                f"images of {tuple(images.shape[-2:])} px are too small for {self.spec.name}'s "
-                f"stride-32 tap; use at least {MIN_INPUT}×{MIN_INPUT}"
-            )
+        opt.check_images(images, MIN_INPUT, f"{self.spec.name}'s stride-32 tap")
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
             taps = self.spec.forward_taps(self.net, images)
             grid = taps[0].shape[-2:]
@@ -448,7 +440,7 @@ def decoder_parameters(in_channels: int) -> int:
 
 
 @register("encdec")
-class EncDec(nn.Module):
+class EncDec(EncoderHead):
     """A torchvision backbone's taps (`encode`) + the baseline's decoder (`decode`).
 
     Options: ``backbone`` ('resnet50' | 'densenet161' | 'efficientnet_b0' | 'convnext_tiny'),
@@ -537,21 +529,8 @@ class EncDec(nn.Module):
         """C of `encode`'s output (the decoder's input channels)."""
         return self.spec.feature_channels
 
-    def encode(self, images: Tensor) -> Tensor:
-        """B×3×H×W ImageNet-normalised images → B×C×h×w features (no graph when frozen)."""
-        if self.backbone is None:
-            raise ConfigError("this encdec model was built without its encoder (encoder=False, "
-                              "for a feature cache): decode cached features, or build it with "
-                              "encoder=True")
-        return self.backbone(images)
-
-    def decode(self, features: Tensor, out_size: tuple[int, int]) -> Tensor:
-        """Features from `encode` (or the cache) → B×1×out_size saliency maps."""
-        return self.head(features, out_size)
-
-    def forward(self, images: Tensor) -> Tensor:
-        """B×3×H×W images → B×1×H×W saliency maps (same size as the input)."""
-        return self.decode(self.encode(images), tuple(images.shape[-2:]))
+    model_name = "encdec model"  # in EncoderHead.encode's error
+    # encode (B×C×h×w features, no graph when frozen), decode, forward: EncoderHead
 
     def feature_shape(self, input_size: tuple[int, int] | None = None) -> tuple[int, int, int]:
         """``(C, h, w)`` that `encode` returns for ``input_size`` (default: ``input_size``)."""

@@ -61,3 +61,17 @@ def positive_real(option: str, value: Any) -> float:
 def activation(value: Any) -> str:
     """A valid output activation name."""
     return choice("activation", value, tuple(ACTIVATIONS))
+
+
+def check_images(images: Any, min_size: int, what: str) -> None:
+    """``ValueError`` unless ``images`` is a B×3×H×W batch with H, W ≥ ``min_size``."""
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(
+            f"expected a B×3×H×W batch of ImageNet-normalised RGB images, got shape "
+            f"{tuple(images.shape)}"
+        )
+    if min(images.shape[-2:]) < min_size:
+        raise ValueError(
+            f"images of {tuple(images.shape[-2:])} px are too small for {what}; use at least "
+            f"{min_size}×{min_size}"
+        )

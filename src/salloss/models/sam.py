@@ -164,16 +164,7 @@ class SamVGG(nn.Module):
         With ``return_attention=True`` also returns the ConvLSTM's attention maps
         (B×T×1×h×w, float32, each summing to 1); the last ones are kept in ``last_attention``.
         """
-        if images.ndim != 4 or images.shape[1] != 3:
-            raise ValueError(
-                f"expected a B×3×H×W batch of ImageNet-normalised RGB images, got shape "
-                f"{tuple(images.shape)}"
-            )
-        if min(images.shape[-2:]) < MIN_INPUT:
-            raise ValueError(
-                f"images of {tuple(images.shape[-2:])} px are too small for SAM-VGG; use at "
-                f"least {MIN_INPUT}×{MIN_INPUT}"
-            )
+        opt.check_images(images, MIN_INPUT, "SAM-VGG")
         x = self.backbone(images)
         h, attention = self.convlstm(x)
         b, _, height, width = h.shape
