@@ -8,12 +8,23 @@ and all seven metrics together at most 0.06 s per 768×1024 image.
     .venv/bin/python benchmarks/metrics_speed.py            # 50 images
     .venv/bin/python benchmarks/metrics_speed.py --n 10 --json out.json
     .venv/bin/python benchmarks/metrics_speed.py --convention tuebingen   # issue 14's table
+    .venv/bin/python benchmarks/metrics_speed.py --inputs alt     # a second, different input set
+
+``--inputs alt`` scores a differently built synthetic set (`alt_images`: 150 uniformly scattered
+fixations, a Gaussian-blurred white-noise prediction), so the speed goal is checked on inputs
+other than the default set the code was tuned on.
 
 ``--convention tuebingen`` times `salloss.metrics.tuebingen` (the MIT/Tübingen benchmark's own
 definitions) against the pysaliency functions the benchmark calls, on the same images: AUC and
 sAUC -> roc.general_rocs_per_positive (per fixation; sAUC's negatives are the other images'
 fixations), NSS -> metrics.NSS, CC -> metrics.CC, SIM -> metrics.SIM, KLDiv -> metrics.MIT_KLDiv
 (the empirical map is the image's density for both). Goal: ours faster on every metric.
+sAUC's negatives are, as in the benchmark, every fixation of every other image of the set
+(``--sauc-negatives all``, default; ~7,000 for 20 images) or only the next image's
+(``next``: a few hundred, where both libraries spend ~0.1 ms, mostly per-call overhead).
+
+Timings interleave ours, pysaliency's and the one-call ``score_image`` image by image (in
+alternating order), so a change in a shared machine's load hits all of them alike.
 
 pysaliency counterparts (see METRICS.md): CC -> metrics.CC, SIM -> metrics.SIM (no min-max),
 KL -> metrics.MIT_KLDiv, NSS -> metrics.NSS (given fixation coordinates), AUC-J ->
@@ -84,6 +95,24 @@ def synthetic_images(n: int, shape: tuple[int, int], seed: int):
         yield sal, fix, density
 
 
+def alt_images(n: int, shape: tuple[int, int], seed: int):
+    """The second input set: exactly 150 distinct fixated pixels scattered uniformly, a
+    prediction that is white noise blurred by σ = 30 px (no relation to the fixations) and the
+    density blurred from the fixations (σ = 24 px). Full-resolution scipy Gaussian filters."""
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        fix = np.zeros(shape, dtype=bool)
+        fix.flat[rng.choice(fix.size, size=150, replace=False)] = True
+        sal = gaussian_filter(rng.random(shape), 30.0)
+        density = gaussian_filter(fix.astype(np.float64), 24.0)
+        yield sal, fix, density
+
+
+INPUTS = {"default": synthetic_images, "alt": alt_images}
+
+
 def ours() -> dict[str, Callable]:
     return {
         "CC": lambda s, f, d, pts: cc(s, d),
@@ -119,9 +148,11 @@ def theirs() -> dict[str, Callable]:
     }
 
 
-def tuebingen_pair(images) -> tuple[dict[str, Callable], dict[str, Callable]]:
-    """(ours, pysaliency's) Tübingen-convention functions with the benchmark's signature; sAUC's
-    negatives for image k are the fixations of image k+1 (same size here, so no rescaling)."""
+def tuebingen_pair(
+    images, negatives: list[tuple[np.ndarray, np.ndarray]] | None = None
+) -> tuple[dict[str, Callable], dict[str, Callable]]:
+    """(ours, pysaliency's) Tübingen-convention functions with the benchmark's signature;
+    ``negatives[k]``: image k's sAUC negatives (default `tuebingen_negatives` ``"all"``)."""
     from salloss.metrics import tuebingen as tue
 
     if not hasattr(np, "trapz"):
@@ -130,7 +161,9 @@ def tuebingen_pair(images) -> tuple[dict[str, Callable], dict[str, Callable]]:
         warnings.simplefilter("ignore")
         import pysaliency.metrics as pm
         from pysaliency.roc import general_rocs_per_positive
-    others = {id(img[0]): images[(k + 1) % len(images)][3] for k, img in enumerate(images)}
+    if negatives is None:
+        negatives = tuebingen_negatives(images, "all")
+    others = {id(img[0]): neg for img, neg in zip(images, negatives, strict=True)}
     mine = {
         "AUC": lambda s, f, d, pts: tue.auc(s, *pts),
         "sAUC": lambda s, f, d, pts: tue.sauc(s, *pts, *others[id(s)]),
@@ -150,13 +183,32 @@ def tuebingen_pair(images) -> tuple[dict[str, Callable], dict[str, Callable]]:
     return mine, theirs
 
 
-def tuebingen_table(images, clock) -> tuple[dict[str, dict], list[str]]:
+def tuebingen_negatives(images, sauc_negatives: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """sAUC's negatives ``(ys, xs)`` per image: the fixations of every other image (``"all"``,
+    the benchmark's FullShuffledNonfixationProvider; same sizes here, so no rescaling) or of
+    the next image only (``"next"``)."""
+    from salloss.metrics import tuebingen as tue
+
+    points = [img[3] for img in images]
+    if sauc_negatives == "next":
+        return [points[(k + 1) % len(images)] for k in range(len(images))]
+    shapes = [img[0].shape for img in images]
+    return [tue.shuffled_nonfixations(k, points, shapes) for k in range(len(images))]
+
+
+def tuebingen_table(
+    images, clock, sauc_negatives: str = "all"
+) -> tuple[dict[str, dict], list[str]]:
     """Print and return ours vs pysaliency per Tübingen metric (seconds per image)."""
-    mine_f, theirs_f = tuebingen_pair(images)
-    time_per_image(mine_f, images[:1])
-    time_per_image(theirs_f, images[:1])  # numba compiles on first call
-    mine, other = time_per_image(mine_f, images, clock), time_per_image(theirs_f, images, clock)
-    print(f"\nTübingen convention, seconds per image (mean over {len(images)}; median)")
+    negatives = tuebingen_negatives(images, sauc_negatives)
+    mine_f, theirs_f = tuebingen_pair(images, negatives)
+    groups = {"ours": mine_f, "theirs": theirs_f}
+    time_per_image(groups, images[:1])  # warm-up; numba compiles on first call
+    times = time_per_image(groups, images, clock)
+    mine, other = times["ours"], times["theirs"]
+    n_neg = statistics.fmean(len(ys) for ys, _ in negatives)
+    print(f"\nTübingen convention, seconds per image (mean over {len(images)}; median); sAUC "
+          f"negatives: {sauc_negatives} ({n_neg:.0f} per image)")
     print(f"{'metric':7s} {'salloss':>18s} {'pysaliency':>18s} {'speed-up':>9s}")
     report, failures = {}, []
     for name in mine_f:
@@ -169,16 +221,22 @@ def tuebingen_table(images, clock) -> tuple[dict[str, dict], list[str]]:
     return report, failures
 
 
-def time_per_image(funcs: dict[str, Callable], images, clock=time.perf_counter):
-    """Seconds per call of each function on each image (``clock``: wall or process CPU time)."""
-    times: dict[str, list[float]] = {name: [] for name in funcs}
+def time_per_image(
+    groups: dict[str, dict[str, Callable]], images, clock=time.perf_counter
+) -> dict[str, dict[str, list[float]]]:
+    """Seconds per call of each function of each group (ours, pysaliency's, ...) on each image
+    (``clock``: wall or process CPU time). The groups take turns image by image, in alternating
+    order, so that a change in a shared machine's load hits them alike."""
+    times = {group: {name: [] for name in funcs} for group, funcs in groups.items()}
+    order = list(groups)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        for sal, fix, density, pts in images:
-            for name, func in funcs.items():
-                t0 = clock()
-                func(sal, fix, density, pts)
-                times[name].append(clock() - t0)
+        for k, (sal, fix, density, pts) in enumerate(images):
+            for group in order if k % 2 == 0 else order[::-1]:
+                for name, func in groups[group].items():
+                    t0 = clock()
+                    func(sal, fix, density, pts)
+                    times[group][name].append(clock() - t0)
     return times
 
 
@@ -188,10 +246,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--height", type=int, default=768)
     parser.add_argument("--width", type=int, default=1024)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--inputs", choices=tuple(INPUTS), default="default",
+                        help="default: clustered fixations, blob predictions (synthetic_images); "
+                             "alt: 150 uniform fixations, blurred-noise predictions (alt_images)")
     parser.add_argument("--no-pysaliency", action="store_true", help="time ours only")
     parser.add_argument("--convention", choices=("mit", "tuebingen"), default="mit",
                         help="mit: the paper's seven MIT-exact metrics (default); tuebingen: "
                              "the MIT/Tübingen benchmark's own six saliency-map metrics")
+    parser.add_argument("--sauc-negatives", choices=("all", "next"), default="all",
+                        help="tuebingen sAUC negatives: every other image's fixations (all, as "
+                             "the benchmark) or the next image's only (next)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     parser.add_argument("--cpu-time", action="store_true",
                         help="measure process CPU time instead of wall time (fairer on a busy, "
@@ -199,8 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     shape = (args.height, args.width)
-    print(f"generating {args.n} synthetic {shape[0]}x{shape[1]} images ...", flush=True)
-    images = [(s, f, d, np.nonzero(f)) for s, f, d in synthetic_images(args.n, shape, args.seed)]
+    print(f"generating {args.n} synthetic {shape[0]}x{shape[1]} images ({args.inputs}) ...",
+          flush=True)
+    images = [(s, f, d, np.nonzero(f)) for s, f, d in INPUTS[args.inputs](args.n, shape, args.seed)]
     n_fix = [int(f.sum()) for _, f, _, _ in images]
     print(f"fixated pixels per image: {min(n_fix)}..{max(n_fix)}; "
           f"python {platform.python_version()}, numpy {np.__version__}, "
@@ -208,24 +273,24 @@ def main(argv: list[str] | None = None) -> int:
 
     clock = time.process_time if args.cpu_time else time.perf_counter
     if args.convention == "tuebingen":
-        report, failures = tuebingen_table(images, clock)
+        report, failures = tuebingen_table(images, clock, args.sauc_negatives)
         print("goal:", "met" if not failures else "NOT met: " + "; ".join(failures))
         if args.json:
             from salloss.io import write_json
 
             write_json(args.json, {"n_images": args.n, "shape": shape, "convention": "tuebingen",
+                                   "inputs": args.inputs, "sauc_negatives": args.sauc_negatives,
                                    "metrics": report, "goal_met": not failures,
                                    "failures": failures})
         return 0
+    groups = {"ours": ours(), "one call": {"score_image": lambda s, f, d, pts: score_image(
+        Record("x", s, d, f), PAPER_METRICS)}}
+    if not args.no_pysaliency:
+        groups["theirs"] = theirs()
     # Warm-up (imports, cached resize matrices / EMD ground distances) on one image.
-    time_per_image(ours(), images[:1])
-    mine = time_per_image(ours(), images, clock)
-    other = {} if args.no_pysaliency else time_per_image(theirs(), images, clock)
-    layer = []
-    for sal, fix, density, _ in images:
-        t0 = clock()
-        score_image(Record("x", sal, density, fix), PAPER_METRICS)
-        layer.append(clock() - t0)
+    time_per_image(groups, images[:1])
+    times = time_per_image(groups, images, clock)
+    mine, other, layer = times["ours"], times.get("theirs", {}), times["one call"]["score_image"]
 
     kind = "CPU" if args.cpu_time else "wall"
     print(f"\n{kind} seconds per image (mean over {args.n}; median in brackets)")
@@ -271,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         from salloss.io import write_json
 
         write_json(args.json, {"n_images": args.n, "shape": shape, "clock": kind,
+                               "inputs": args.inputs,
                                "metrics": report,
                                "total_s": total, "total_median_s": total_median,
                                "score_image_s": statistics.fmean(layer),

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from salloss.errors import ConfigError
-from salloss.metrics.checks import as_map
+from salloss.metrics.mit import require_finite, unchecked_map
 from salloss.metrics.resize import imresize
 
 __all__ = ["emd", "gd_metric_emd", "grid_distances"]
@@ -125,12 +125,17 @@ def emd(
     """
     if int(downsize) != downsize or downsize < 1:
         raise ConfigError(f"EMD downsize must be a positive integer, got {downsize!r}")
-    gt = as_map(density, "density")
-    s = as_map(sal, "sal")
-    small_gt = imresize(gt, scale=1.0 / downsize)
-    small_s = imresize(s, size=small_gt.shape)
-    gt_sum = float(small_gt.sum())
-    s_sum = float(small_s.sum())
+    # Values are checked through the downsampled sums: every input pixel has a stored weight
+    # in the resize matrices, so a NaN or ±inf anywhere makes its map's sum non-finite.
+    gt = unchecked_map(density, "density")
+    s = unchecked_map(sal, "sal")
+    with np.errstate(invalid="ignore"):  # inf − inf of a bad map: reported just below
+        small_gt = imresize(gt, scale=1.0 / downsize)
+        small_s = imresize(s, size=small_gt.shape)
+        gt_sum = float(small_gt.sum())
+        s_sum = float(small_s.sum())
+    require_finite(gt_sum, density, "density")
+    require_finite(s_sum, sal, "sal")
     if not (gt_sum > 0 and s_sum > 0 and math.isfinite(gt_sum) and math.isfinite(s_sum)):
         log.debug("EMD undefined: a downsampled map sums to %s / %s", gt_sum, s_sum)
         return NAN

@@ -3,6 +3,11 @@
 Conventions (see METRICS.md): ``sal`` is resized to the ground truth's size with the MATLAB
 ``imresize`` when the sizes differ; std is the sample std (N−1); ``EPS`` is MATLAB's eps.
 Every function returns a Python float, NaN where the MIT code yields NaN.
+
+Speed: the per-pixel arithmetic runs chunk by chunk (`salloss.metrics.resize.chunked_sum`,
+summing exactly as NumPy sums the whole map) or in reused work arrays (SIM), and the input
+checks ride on sums and minima the metrics need anyway (`require_finite`) instead of separate
+passes.
 """
 
 from __future__ import annotations
@@ -12,8 +17,8 @@ import math
 
 import numpy as np
 
-from salloss.metrics.checks import EPS, as_fixations, as_map, as_map_range
-from salloss.metrics.resize import resize_to
+from salloss.metrics.checks import EPS, _check_2d, as_fixations, as_map, as_map_range
+from salloss.metrics.resize import chunked_sum, resize_to, work_arrays
 
 __all__ = ["cc", "similarity", "kl_div", "nss", "info_gain"]
 
@@ -37,6 +42,42 @@ def sal_at(sal: object, shape: tuple[int, int]) -> tuple[np.ndarray, float, floa
     return s, lo, hi
 
 
+def unchecked_map(arr: object, name: str) -> np.ndarray:
+    """``arr`` as a 2-D float64 array (no copy when it already is one) with its shape and dtype
+    checked but NOT its values: a metric that needs no min/max checks them through a sum it
+    computes anyway (`require_finite`), saving two passes over the map."""
+    a = np.asarray(arr)
+    if a.dtype == np.float64 and a.ndim == 2 and a.size:
+        return a  # passes every check of _check_2d
+    _check_2d(a, name)
+    return a.astype(np.float64, copy=False)
+
+
+def sal_at_unchecked(sal: object, shape: tuple[int, int]) -> np.ndarray:
+    """The prediction at ``shape``: as is with its values unchecked (`unchecked_map`), or, when
+    it must be resized, checked first (the resize costs more than the check, and a NaN or inf
+    would smear)."""
+    s = unchecked_map(sal, "sal")
+    return s if s.shape == tuple(shape) else resize_to(as_map(s, "sal"), shape)
+
+
+def require_finite(total: float, arr: object, name: str) -> None:
+    """Raise `as_map`'s error unless ``total`` — a sum or extreme of ``arr``'s values, or of a
+    map linearly resized from it — is finite. A NaN or ±inf value always makes it non-finite; a
+    finite map that merely overflows the sum passes, as it passes `as_map`."""
+    if not math.isfinite(total):
+        as_map(arr, name)
+
+
+def _is_constant(m: np.ndarray, centred_sq: float, mean: float) -> bool:
+    """MIT's constant-map test (min == max) of a map whose values minus their computed
+    ``mean`` square-sum to ``centred_sq``. A constant map's mean is off by at most ~n·eps
+    relative (summation error), so its centred squares sum to ≤ n·(2n·eps·mean)²: above that
+    the map is not constant, and only at or below (near-flat maps) is min == max checked."""
+    n = m.size
+    return not centred_sq > n * (2.0 * n * EPS * mean) ** 2 and m.min() == m.max()
+
+
 def cc(sal: np.ndarray, density: np.ndarray) -> float:
     """Pearson's linear correlation coefficient between prediction and ground-truth density.
 
@@ -45,25 +86,40 @@ def cc(sal: np.ndarray, density: np.ndarray) -> float:
     same value up to the last bits). In [−1, 1], higher is better; NaN when either map is
     constant.
     """
-    gt, glo, ghi = as_map_range(density, "density")
-    s, slo, shi = sal_at(sal, gt.shape)
-    if slo == shi or glo == ghi:
+    gt = unchecked_map(density, "density")
+    s = sal_at_unchecked(sal, gt.shape)
+    g_mean = gt.mean()
+    require_finite(g_mean, density, "density")
+    s_mean = s.mean()
+    require_finite(s_mean, sal, "sal")
+    s_flat, g_flat = s.ravel(), gt.ravel()
+
+    def dots(start: int, stop: int, bufs: list[np.ndarray]) -> np.ndarray:
+        a = np.subtract(s_flat[start:stop], s_mean, out=bufs[0][: stop - start])
+        b = np.subtract(g_flat[start:stop], g_mean, out=bufs[1][: stop - start])
+        return np.array((_dot(a, b), _dot(a, a), _dot(b, b)))
+
+    ab, aa, bb = chunked_sum(gt.size, dots, 2)
+    if _is_constant(s, aa, s_mean) or _is_constant(gt, bb, g_mean):
         return NAN
-    a = s.ravel() - s.mean()
-    b = gt.ravel() - gt.mean()
-    return float(_dot(a, b) / math.sqrt(_dot(a, a) * _dot(b, b)))
+    return float(ab / math.sqrt(aa * bb))
 
 
-def _sim_distribution(x: np.ndarray, lo: float, hi: float) -> np.ndarray | None:
-    """SIM's normalisation: a non-zero map is min-max scaled to [0, 1] then divided by its sum;
-    an all-zero map stays zero. None where MATLAB gets all-NaN (constant non-zero map)."""
-    if lo == 0.0 and hi == 0.0:
-        return x
-    if lo == hi:
+def _minmax_distribution(
+    x: np.ndarray, source: object, name: str, out: np.ndarray | None = None
+) -> np.ndarray | None:
+    """MIT's "min-max normalise, then divide by the sum": ``(x − min) / Σ(x − min)`` (the max
+    cancels, so it needs no pass), into ``out`` (a new array if None); the same numbers up to
+    the last bit. None for a constant map (MATLAB: 0/0 → all NaN). The min and the sum also
+    check the values (of ``source``, the map ``x`` was resized from, for the message)."""
+    lo = x.min()
+    require_finite(lo, source, name)
+    y = np.subtract(x, lo, out=out)
+    total = y.sum()  # > 0 unless every value equals the min
+    require_finite(total, source, name)
+    if not total:
         return None
-    y = x - lo
-    y /= hi - lo
-    y /= y.sum()
+    y /= total
     return y
 
 
@@ -74,16 +130,19 @@ def similarity(sal: np.ndarray, density: np.ndarray) -> float:
     non-zero pixel, is min-max normalised then divided by its sum; score = Σ min(p, q).
     In [0, 1], higher is better; an all-zero map scores 0; a constant non-zero map gives NaN.
     """
-    gt, glo, ghi = as_map_range(density, "density")
-    s, slo, shi = sal_at(sal, gt.shape)
-    p = _sim_distribution(s, slo, shi)
-    q = _sim_distribution(gt, glo, ghi)
-    if p is None or q is None:
-        return NAN
-    if p is s:  # all-zero prediction: never write into the caller's array
-        return float(np.minimum(p, q).sum())
-    np.minimum(p, q, out=p)
-    return float(p.sum())
+    gt = unchecked_map(density, "density")
+    s = sal_at_unchecked(sal, gt.shape)
+    # Whole maps in work arrays: a chunked pass would have to compute x − min twice.
+    with work_arrays(gt.shape, 2) as (a, b):
+        # A constant map gives None; an all-zero one stays zero instead (MATLAB skips it).
+        q = _minmax_distribution(gt, density, "density", b)
+        q = gt if q is None and not gt.any() else q
+        p = _minmax_distribution(s, sal, "sal", a)
+        p = s if p is None and not s.any() else p
+        if p is None or q is None:
+            return NAN
+        np.minimum(p, q, out=a)  # a is scratch even when p is the (all-zero) caller's array
+        return float(a.sum())
 
 
 def kl_div(sal: np.ndarray, density: np.ndarray) -> float:
@@ -94,17 +153,34 @@ def kl_div(sal: np.ndarray, density: np.ndarray) -> float:
     code takes the log of a negative number (``sal`` with negative values at pixels the
     density covers) it returns a complex number; we return NaN and log a warning.
     """
-    gt, glo, ghi = as_map_range(density, "density")
-    s, slo, shi = sal_at(sal, gt.shape)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        t = s / s.sum() if (slo, shi) != (0.0, 0.0) else np.zeros_like(s)
-        q = gt / gt.sum() if (glo, ghi) != (0.0, 0.0) else gt
+    gt = unchecked_map(density, "density")
+    s = sal_at_unchecked(sal, gt.shape)
+    g_sum = gt.sum()
+    require_finite(g_sum, density, "density")
+    s_sum = s.sum()
+    require_finite(s_sum, sal, "sal")
+    # A map is divided by its sum unless it is all zero (a zero sum may also be a cancellation,
+    # hence the exact test then).
+    s_zero, g_zero = not (s_sum or s.any()), not (g_sum or gt.any())
+    s_flat, g_flat = s.ravel(), gt.ravel()
+
+    def terms(start: int, stop: int, bufs: list[np.ndarray]) -> float:
+        t, q = bufs[0][: stop - start], g_flat[start:stop]
+        if s_zero:
+            t.fill(0.0)
+        else:
+            np.divide(s_flat[start:stop], s_sum, out=t)
+        if not g_zero:
+            q = np.divide(q, g_sum, out=bufs[1][: stop - start])
         t += EPS
         np.divide(q, t, out=t)
         t += EPS
         np.log(t, out=t)
         t *= q
-        score = float(t.sum())
+        return np.add.reduce(t)
+
+    with np.errstate(all="ignore"):
+        score = float(chunked_sum(gt.size, terms, 2))
     if not math.isfinite(score):
         global _KL_WARNED
         (log.debug if _KL_WARNED else log.warning)(
@@ -124,26 +200,26 @@ def nss(sal: np.ndarray, fixations: np.ndarray) -> float:
     constant map. (pysaliency divides by the population std: its values are ours × √((N−1)/N).)
     """
     fix = as_fixations(fixations)
-    s, lo, hi = sal_at(sal, fix.shape)
-    if lo == hi or not fix.any():
-        return NAN
+    s = sal_at_unchecked(sal, fix.shape)
     flat = s.ravel()
     n = flat.size
     mean = flat.sum() / n  # (ndarray.mean is ~3x slower here; same value)
-    d = flat - mean
-    std = math.sqrt(_dot(d, d) / max(n - 1, 1))
-    at_fixations = flat[fix.ravel()]
+    require_finite(mean, sal, "sal")
+    fixed = np.flatnonzero(fix)
+    if not fixed.size:
+        return NAN
+
+    def centred_squares(start: int, stop: int, bufs: list[np.ndarray]) -> float:
+        d = np.subtract(flat[start:stop], mean, out=bufs[0][: stop - start])
+        return _dot(d, d)
+
+    centred_sq = chunked_sum(n, centred_squares)
+    if _is_constant(s, centred_sq, mean):
+        return NAN
+    std = math.sqrt(centred_sq / max(n - 1, 1))
+    at_fixations = flat[fixed]
     # mean of the z-scores = (mean at fixations − mean) / std: one division, not one per pixel
     return float((at_fixations.sum() / at_fixations.size - mean) / std)
-
-
-def _minmax_distribution(x: np.ndarray, lo: float, hi: float) -> np.ndarray | None:
-    if lo == hi:
-        return None  # MATLAB: 0/0 → all NaN
-    y = x - lo
-    y /= hi - lo
-    y /= y.sum()
-    return y
 
 
 def info_gain(sal: np.ndarray, fixations: np.ndarray, baseline: np.ndarray) -> float:
@@ -154,12 +230,12 @@ def info_gain(sal: np.ndarray, fixations: np.ndarray, baseline: np.ndarray) -> f
     Higher is better; NaN with no fixations or a constant map.
     """
     fix = as_fixations(fixations)
-    s, lo, hi = sal_at(sal, fix.shape)
+    s = sal_at(sal, fix.shape)[0]
     b = resize_to(as_map(baseline, "baseline"), fix.shape)
     if not fix.any():
         return NAN
-    p = _minmax_distribution(s, lo, hi)
-    pb = _minmax_distribution(b, float(b.min()), float(b.max()))
+    p = _minmax_distribution(s, sal, "sal")
+    pb = _minmax_distribution(b, baseline, "baseline")
     if p is None or pb is None:
         return NAN
     mask = fix.ravel()

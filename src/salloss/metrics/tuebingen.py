@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 from scipy import ndimage
@@ -60,7 +61,10 @@ from scipy.special import logsumexp
 
 from salloss.data.maps import density_from_fixations
 from salloss.errors import DataError
-from salloss.metrics.checks import as_map, same_shape
+from salloss.metrics.auc import count_below
+from salloss.metrics.checks import as_map, as_map_range, same_shape
+from salloss.metrics.mit import require_finite, unchecked_map
+from salloss.metrics.resize import chunked_sum
 
 __all__ = [
     "METRICS",
@@ -130,12 +134,14 @@ def _truncate(v: object, name: str) -> np.ndarray:
         raise DataError(f"{name} must be a 1-D array of coordinates, got shape {a.shape}")
     if a.size == 0:
         return np.empty(0, dtype=np.int64)
-    if a.dtype == np.bool_ or not np.issubdtype(a.dtype, np.number):
+    kind = a.dtype.kind  # (np.issubdtype costs more than the rest for a few hundred points)
+    if kind not in "iufcm":  # np.number: ints, floats, complex, timedelta; not bool
         raise DataError(f"{name} must be numeric pixel coordinates, got dtype {a.dtype}")
-    if np.issubdtype(a.dtype, np.floating) and not np.all(np.isfinite(a)):
+    if kind == "f" and not np.isfinite(a).all():
         raise DataError(f"{name} contains NaN/inf coordinates")
-    # pysaliency's x_int/y_int: np.asarray(x, dtype=int), i.e. truncation toward zero.
-    return a.astype(np.int64)
+    # pysaliency's x_int/y_int: np.asarray(x, dtype=int), i.e. truncation toward zero (no
+    # copy of int64 input, as there: a copy of a long list costs more than the metric).
+    return a.astype(np.int64, copy=False)
 
 
 def fixation_indices(
@@ -146,13 +152,16 @@ def fixation_indices(
     ``ys``/``xs``: 1-D, same length, int or float, 0-based; floats are truncated toward zero
     (pysaliency's ``y_int``/``x_int``: 3.9 → 3, −0.5 → 0). Duplicates are kept. Indices
     outside ``shape`` = (H, W) raise `DataError` (pysaliency would wrap negative indices).
+    int64 input comes back as is (not copied).
     """
     rows, cols = _truncate(ys, "ys"), _truncate(xs, "xs")
     if rows.shape != cols.shape:
         raise DataError(f"ys has {rows.size} coordinates but xs has {cols.size}")
     height, width = int(shape[0]), int(shape[1])
-    outside = (rows < 0) | (rows >= height) | (cols < 0) | (cols >= width)
-    if outside.any():
+    # As unsigned, a negative index is huge: two reductions check all four bounds.
+    if rows.size and (np.maximum.reduce(rows.view(np.uint64)) >= height
+                      or np.maximum.reduce(cols.view(np.uint64)) >= width):
+        outside = (rows < 0) | (rows >= height) | (cols < 0) | (cols >= width)
         raise DataError(
             f"{int(outside.sum())} fixation(s) lie outside the {height}×{width} map "
             f"(first at y, x = {rows[outside][0]}, {cols[outside][0]})"
@@ -260,21 +269,50 @@ def saliency_to_density(saliency_map: object) -> np.ndarray:
     becomes uniform 1/(H·W). No min-max scaling. Returns a new float64 array.
     """
     m = as_map(saliency_map, "saliency_map")
-    if m.min() < 0:
-        m = m - m.min()
-    m = m + 0.0  # pysaliency adds minimum_value = 0 here; it also makes the copy
-    total = m.sum()
-    if total:
-        m = m / total
-    else:
-        m[:] = 1.0
-        m /= m.sum()
-    return m
+    density = _Density.of(m, "saliency_map")
+    return density.chunk(0, m.size, np.empty(m.size)).reshape(m.shape)
+
+
+class _Density(NamedTuple):
+    """`saliency_to_density` of a map as parameters, to apply one chunk at a time (operation
+    for operation as pysaliency: the same bits): T = (m + offset) / total, or uniform 1/n."""
+
+    flat: np.ndarray
+    offset: float | None  # −min for a negative min; 0.0 for min 0 (−0.0 becomes 0.0); else None
+    total: float
+
+    @classmethod
+    def of(cls, m: np.ndarray, name: str) -> _Density:
+        """Parameters of float64 map ``m``, its values checked on the way (its min and sum are
+        finite iff every value is)."""
+        lo = m.min()
+        require_finite(lo, m, name)
+        offset = -lo if lo < 0 else 0.0 if lo == 0 else None  # m − lo is m + (−lo), exactly
+        flat = m.ravel()
+        if offset is None:
+            total = np.add.reduce(flat)
+        else:
+            total = chunked_sum(flat.size, lambda start, stop, bufs: np.add.reduce(
+                np.add(flat[start:stop], offset, out=bufs[0][: stop - start])))
+        require_finite(total, m, name)
+        return cls(flat, offset, total)
+
+    def chunk(self, start: int, stop: int, out: np.ndarray) -> np.ndarray:
+        """T of elements [start, stop), written into ``out`` (that long) and returned."""
+        src = self.flat[start:stop]
+        if self.offset is not None:
+            src = np.add(src, self.offset, out=out)
+        if self.total:
+            return np.divide(src, self.total, out=out)
+        out.fill(1.0)  # pysaliency: all ones, divided by their sum
+        out /= float(self.flat.size)
+        return out
 
 
 def _pair(sal: object, empirical: object) -> tuple[np.ndarray, np.ndarray]:
-    s = as_map(sal, "sal")
-    e = as_map(empirical, "empirical")
+    # Shapes and dtypes only: each metric checks the values through a sum or min it needs.
+    s = unchecked_map(sal, "sal")
+    e = unchecked_map(empirical, "empirical")
     if s.shape != e.shape:
         raise DataError(
             f"sal has shape {s.shape} but the empirical map has shape {e.shape}: the benchmark "
@@ -283,27 +321,53 @@ def _pair(sal: object, empirical: object) -> tuple[np.ndarray, np.ndarray]:
     return s, e
 
 
-def _values_at(sal: object, ys: object, xs: object) -> tuple[np.ndarray, np.ndarray]:
-    s = as_map(sal, "sal")
-    rows, cols = fixation_indices(ys, xs, s.shape)
-    return s, s[rows, cols]
+def _at(flat: np.ndarray, shape: tuple[int, int], rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``m[rows, cols]`` (a new array) for the raveled map ``flat`` of shape ``shape``, through
+    flat indices: several times faster than 2-D fancy indexing for thousands of points."""
+    return flat.take(rows * shape[1] + cols)
 
 
 def _mean_or_nan(values: np.ndarray) -> float:
-    return float(values.mean()) if values.size else NAN
+    # values.sum() / size is exactly ndarray.mean (its sum, divided), without its overhead
+    return float(np.add.reduce(values) / values.size) if values.size else NAN
 
 
 # --- fixation-based metrics ----------------------------------------------------------------
 
 
-def _rank_aucs(positives: np.ndarray, negatives: np.ndarray) -> np.ndarray:
+_BUCKETED_MIN = 1 << 15  # from this many negatives on, bucketed counting beats a sort
+
+
+def _rank_aucs(
+    positives: np.ndarray,
+    negatives: np.ndarray,
+    lo: float | None = None,
+    hi: float | None = None,
+) -> np.ndarray:
     """Per positive: (#{negatives < it} + ½·#{negatives == it}) / #negatives (exact
-    Mann–Whitney, pysaliency ``general_rocs_per_positive``), by one sort + two searchsorted."""
+    Mann–Whitney, pysaliency ``general_rocs_per_positive``). Few negatives: one sort + two
+    searchsorted; many (a whole map): `count_below`, a few passes instead of a sort (``lo`` /
+    ``hi``: the negatives' min and max when known)."""
     if negatives.size == 0:
         return np.full(positives.shape, NAN)
-    neg = np.sort(negatives)
-    below = np.searchsorted(neg, positives, side="left")
-    upto = np.searchsorted(neg, positives, side="right")
+    if negatives.size >= _BUCKETED_MIN:
+        if lo is None or hi is None:
+            lo, hi = float(negatives.min()), float(negatives.max())
+        if lo < hi and math.isfinite(hi - lo):
+            below, upto = count_below(negatives, positives, lo, hi)
+            return (below + 0.5 * (upto - below)) / negatives.size
+    # (ndarray methods and ufunc reductions, not the np.* wrappers: for a few hundred values
+    # the Python-level overhead is most of the cost)
+    neg = negatives.copy()
+    neg.sort()
+    below = neg.searchsorted(positives, side="left")
+    # A positive ties with some negatives only if the first negative at or above it equals it:
+    # search the upper end only for those (usually none), otherwise upto = below.
+    tied = neg.take(below, mode="clip") == positives
+    if not np.logical_or.reduce(tied):
+        return below / neg.size  # = (below + 0.5 * 0) / n, exactly
+    upto = below.copy()
+    upto[tied] = neg.searchsorted(positives[tied], side="right")
     return (below + 0.5 * (upto - below)) / neg.size
 
 
@@ -312,10 +376,12 @@ def auc_values(sal: object, ys: object, xs: object) -> np.ndarray:
 
     ``sal`` at stimulus size. Positive: ``sal`` at the fixation; negatives: ALL H·W pixels,
     fixated ones included (``nonfixations='uniform'``); ties count ½, no jitter. A constant map
-    gives 0.5 everywhere. O(HW log HW).
+    gives 0.5 everywhere. O(HW): bucketed counts (`salloss.metrics.auc.count_below`), no sort.
     """
-    s, positives = _values_at(sal, ys, xs)
-    return _rank_aucs(positives, s.ravel())
+    s, lo, hi = as_map_range(sal, "sal")
+    rows, cols = fixation_indices(ys, xs, s.shape)
+    flat = s.ravel()
+    return _rank_aucs(_at(flat, s.shape, rows, cols), flat, lo, hi)
 
 
 def auc(sal: object, ys: object, xs: object) -> float:
@@ -333,11 +399,17 @@ def sauc_values(
     Negatives: ``sal`` at ``(other_ys, other_xs)``, the fixations of ALL other images of the
     evaluated set already rescaled to this image (`shuffled_nonfixations`), duplicates kept;
     ties count ½. NaN for every fixation when there are no negatives (pysaliency raises
-    ZeroDivisionError).
+    ZeroDivisionError). Only the pixels it reads are checked for NaN/inf (a whole-map check
+    would cost more than the metric).
     """
-    s, positives = _values_at(sal, ys, xs)
-    rows, cols = fixation_indices(other_ys, other_xs, s.shape)
-    return _rank_aucs(positives, s[rows, cols])
+    s = unchecked_map(sal, "sal")
+    rows, cols = fixation_indices(ys, xs, s.shape)
+    other_rows, other_cols = fixation_indices(other_ys, other_xs, s.shape)
+    flat = s.ravel()
+    positives = _at(flat, s.shape, rows, cols)
+    negatives = _at(flat, s.shape, other_rows, other_cols)
+    require_finite(np.add.reduce(positives) + np.add.reduce(negatives), sal, "sal")
+    return _rank_aucs(positives, negatives)
 
 
 def sauc(sal: object, ys: object, xs: object, other_ys: object, other_xs: object) -> float:
@@ -349,10 +421,20 @@ def sauc(sal: object, ys: object, xs: object, other_ys: object, other_xs: object
 def nss_values(sal: object, ys: object, xs: object) -> np.ndarray:
     """NSS of each fixation: ``(sal[y, x] − mean) / std`` with the POPULATION std (ddof 0),
     exactly ``pysaliency.metrics.NSS``; a constant map (std 0) is not divided, giving 0."""
-    s, value = _values_at(sal, ys, xs)
+    s = unchecked_map(sal, "sal")
+    rows, cols = fixation_indices(ys, xs, s.shape)
     mean = s.mean()
-    std = s.std()
-    value = value - mean
+    require_finite(mean, sal, "sal")
+    flat = s.ravel()
+    value = _at(flat, s.shape, rows, cols)
+
+    def squares(start: int, stop: int, bufs: list[np.ndarray]) -> float:
+        d = np.subtract(flat[start:stop], mean, out=bufs[0][: stop - start])
+        return np.add.reduce(np.multiply(d, d, out=d))
+
+    # s.std()'s arithmetic (centre on the same mean, square, sum, / N), chunk by chunk
+    std = np.sqrt(chunked_sum(flat.size, squares) / s.size)
+    value -= mean
     if std:
         value /= std
     return value
@@ -367,14 +449,15 @@ def nss(sal: object, ys: object, xs: object) -> float:
 # --- map-based metrics -------------------------------------------------------------------
 
 
-def _zscored(m: np.ndarray) -> tuple[np.ndarray, bool]:
-    """pysaliency CC's normalisation: subtract the mean, divide by the population std unless it
-    is 0 (then the map counts as constant)."""
-    z = m - m.mean()
-    std = z.std()
-    if std:
-        z /= std
-    return z, not std
+def _centring(m: np.ndarray, name: str) -> tuple[float, float]:
+    """pysaliency CC's centring ``m − mean`` and np.corrcoef's second one: ``(mean, mean of m −
+    mean)``. (Its division by the std is left out: the correlation does not depend on it.)"""
+    mean = m.mean()
+    require_finite(mean, m, name)
+    flat = m.ravel()
+    z_mean = chunked_sum(flat.size, lambda start, stop, bufs: np.add.reduce(
+        np.subtract(flat[start:stop], mean, out=bufs[0][: stop - start]))) / flat.size
+    return mean, z_mean
 
 
 def cc(sal: object, empirical: object) -> float:
@@ -385,20 +468,26 @@ def cc(sal: object, empirical: object) -> float:
     NaN, as in pysaliency. In [−1, 1], higher is better.
     """
     s, e = _pair(sal, empirical)
-    a, constant_s = _zscored(s)
-    b, constant_e = _zscored(e)
-    if constant_e:
+    (s_mean, s_z), (e_mean, e_z) = _centring(s, "sal"), _centring(e, "empirical")
+    s_flat, e_flat = s.ravel(), e.ravel()
+
+    def dots(start: int, stop: int, bufs: list[np.ndarray]) -> np.ndarray:
+        # einsum dot products: single-threaded and deterministic, unlike a threaded BLAS dot
+        a = np.subtract(s_flat[start:stop], s_mean, out=bufs[0][: stop - start])
+        a -= s_z
+        b = np.subtract(e_flat[start:stop], e_mean, out=bufs[1][: stop - start])
+        b -= e_z
+        return np.array((np.einsum("i,i->", a, b), np.einsum("i,i->", a, a),
+                         np.einsum("i,i->", b, b)))
+
+    ab, aa, bb = chunked_sum(s.size, dots, 2)
+    # pysaliency's "constant" (std of m − mean is 0): the twice-centred values are all 0
+    if not bb:
         return NAN  # np.corrcoef divides 0 by 0 here
-    if constant_s:
+    if not aa:
         return 0.0
-    # np.corrcoef's arithmetic (centre again, normalise, clip), with einsum dot products:
-    # single-threaded and deterministic, unlike a threaded BLAS dot.
-    a = a.ravel() - a.mean()
-    b = b.ravel() - b.mean()
-    r = np.einsum("i,i->", a, b) / math.sqrt(
-        np.einsum("i,i->", a, a) * np.einsum("i,i->", b, b)
-    )
-    return float(np.clip(r, -1.0, 1.0))
+    # np.corrcoef's arithmetic: normalise, clip
+    return float(np.clip(ab / math.sqrt(aa * bb), -1.0, 1.0))
 
 
 def sim(sal: object, empirical: object) -> float:
@@ -406,7 +495,14 @@ def sim(sal: object, empirical: object) -> float:
     `saliency_to_density` (``pysaliency.metrics.SIM``). In [0, 1], higher is better; never
     NaN (an all-zero or constant map is uniform)."""
     s, e = _pair(sal, empirical)
-    return float(np.minimum(saliency_to_density(s), saliency_to_density(e)).sum())
+    ds, de = _Density.of(s, "sal"), _Density.of(e, "empirical")
+
+    def overlap(start: int, stop: int, bufs: list[np.ndarray]) -> float:
+        p = ds.chunk(start, stop, bufs[0][: stop - start])
+        return np.add.reduce(np.minimum(p, de.chunk(start, stop, bufs[1][: stop - start]),
+                                        out=p))
+
+    return float(chunked_sum(s.size, overlap, 2))
 
 
 def kl_div(sal: object, empirical: object) -> float:
@@ -419,11 +515,24 @@ def kl_div(sal: object, empirical: object) -> float:
     finite maps.
     """
     s, e = _pair(sal, empirical)
-    with np.errstate(divide="ignore"):  # log(0) = −inf, exp(−inf) = 0: as in pysaliency
-        log_p = np.log(saliency_to_density(s))
-        log_q = np.log(saliency_to_density(e))
-    q = np.exp(log_q)
-    return float((q * np.log(KL_EPS + q / (np.exp(log_p) + KL_EPS))).sum())
+    ds, de = _Density.of(s, "sal"), _Density.of(e, "empirical")
+
+    def terms(start: int, stop: int, bufs: list[np.ndarray]) -> float:
+        # log(0) = −inf, exp(−inf) = 0: as in pysaliency. Operation for operation:
+        # q · ln(ε + q / (exp(log p) + ε)) with q = exp(log q).
+        p = ds.chunk(start, stop, bufs[0][: stop - start])
+        q = de.chunk(start, stop, bufs[1][: stop - start])
+        np.exp(np.log(p, out=p), out=p)
+        np.exp(np.log(q, out=q), out=q)
+        p += KL_EPS
+        np.divide(q, p, out=p)
+        p += KL_EPS
+        np.log(p, out=p)
+        p *= q
+        return np.add.reduce(p)
+
+    with np.errstate(divide="ignore"):
+        return float(chunked_sum(s.size, terms, 2))
 
 
 # --- information gain --------------------------------------------------------------------
@@ -467,8 +576,8 @@ def info_gain_values(
     else:
         b = _log_density(baseline_log_density, "baseline_log_density", check_normalized)
         same_shape(ld, b, "log_density", "baseline_log_density")
-        baseline = b[rows, cols]
-    return (ld[rows, cols] - baseline) / np.log(2)
+        baseline = _at(b.ravel(), b.shape, rows, cols)
+    return (_at(ld.ravel(), ld.shape, rows, cols) - baseline) / np.log(2)
 
 
 def info_gain(
