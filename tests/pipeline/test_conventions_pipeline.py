@@ -20,7 +20,7 @@ def _params(repo, convention, metrics):
     raw["grid"] = {"table2": {"datasets": ["mit1003"], "archs": ["baseline"],
                               "losses": ["mse", "kld"]}}
     raw["losses"] = {k: raw["losses"][k] for k in ("mse", "kld")}
-    raw["archs"].pop("sam_vgg")
+    raw["archs"] = {"baseline": raw["archs"]["baseline"]}
     raw["report"].update(figure4_group=None, conventions_loss="kld")
     raw["evaluation"].update(convention=convention, metrics=metrics)
     raw.pop("sweeps")
