@@ -48,18 +48,28 @@ def maker():
     return make_image
 
 
-@pytest.fixture(scope="session")
-def array_maps(pysaliency):
-    """A pysaliency SaliencyMapModel class that returns given arrays, looked up by stimulus
-    hash: ``array_maps({stimulus_id: map})``."""
+def _array_model(base, method: str):
+    """A subclass of pysaliency's ``base`` whose ``method`` returns given arrays, looked up by
+    stimulus hash: ``cls({stimulus_id: array})``."""
     from pysaliency.datasets import get_image_hash
 
-    class ArrayMaps(pysaliency.SaliencyMapModel):
-        def __init__(self, lut):
-            super().__init__(caching=False)
-            self.lut = lut
+    def __init__(self, lut):
+        base.__init__(self, caching=False)
+        self.lut = lut
 
-        def _saliency_map(self, stimulus):
-            return np.array(self.lut[get_image_hash(stimulus)], dtype=float)
+    def lookup(self, stimulus):
+        return np.array(self.lut[get_image_hash(stimulus)], dtype=float)
 
-    return ArrayMaps
+    return type(f"Array{base.__name__}", (base,), {"__init__": __init__, method: lookup})
+
+
+@pytest.fixture(scope="session")
+def array_maps(pysaliency):
+    """A pysaliency SaliencyMapModel returning given saliency maps."""
+    return _array_model(pysaliency.SaliencyMapModel, "_saliency_map")
+
+
+@pytest.fixture(scope="session")
+def array_log_densities(pysaliency):
+    """A pysaliency Model returning given log densities."""
+    return _array_model(pysaliency.Model, "_log_density")

@@ -6,7 +6,6 @@ the Tübingen and MIT conventions must differ."""
 
 from __future__ import annotations
 
-import importlib
 import math
 import warnings
 
@@ -30,37 +29,9 @@ SHAPES = [(40, 56), (30, 44), (48, 36), (20, 24)]  # image 3 has no fixations
 
 
 @pytest.fixture(scope="module")
-def ps():
-    """pysaliency, imported after restoring ``np.trapz`` (removed in NumPy >= 2.4; pysaliency
-    0.2.22 calls it)."""
-    if not hasattr(np, "trapz"):
-        np.trapz = np.trapezoid  # noqa: NPY201 (the name pysaliency calls)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pkg_resources deprecation inside pysaliency
-        return importlib.import_module("pysaliency")
-
-
-def _array_models(ps):
-    """Model classes that return given numpy arrays, looked up by stimulus hash."""
-    from pysaliency.datasets import get_image_hash
-
-    class ArrayMaps(ps.SaliencyMapModel):
-        def __init__(self, lut):
-            super().__init__(caching=False)
-            self.lut = lut
-
-        def _saliency_map(self, stimulus):
-            return np.array(self.lut[get_image_hash(stimulus)], dtype=float)
-
-    class ArrayLogDensities(ps.Model):
-        def __init__(self, lut):
-            super().__init__(caching=False)
-            self.lut = lut
-
-        def _log_density(self, stimulus):
-            return np.array(self.lut[get_image_hash(stimulus)], dtype=float)
-
-    return ArrayMaps, ArrayLogDensities
+def ps(pysaliency):
+    """pysaliency 0.2.22, the oracle (conftest: imported after restoring ``np.trapz``)."""
+    return pysaliency
 
 
 def _smooth(rng, shape, sigma=3.0):
@@ -68,7 +39,7 @@ def _smooth(rng, shape, sigma=3.0):
 
 
 @pytest.fixture(scope="module")
-def data(ps):
+def data(ps, array_maps, array_log_densities):
     rng = np.random.default_rng(7)
     fix = []  # per image: (ys, xs) float coordinates, duplicates included
     h, w = SHAPES[0]
@@ -95,7 +66,6 @@ def data(ps):
     fixations = ps.Fixations.create_without_history(
         np.concatenate([f[1] for f in fix]), np.concatenate([f[0] for f in fix]), ns
     )
-    array_maps, array_log_densities = _array_models(ps)
     ids = list(stimuli.stimulus_ids)
     return {
         "fix": fix, "maps": maps, "stimuli": stimuli, "fixations": fixations, "ns": ns,
@@ -139,14 +109,14 @@ def test_empirical_density_is_fixation_map_bit_for_bit(ps, data, sigma):
     assert counts0[5, 10] == 2 and counts0[20, 30] >= 3  # duplicates add
 
 
-def test_resize_prediction_is_resizing_saliency_map_model(ps):
+def test_resize_prediction_is_resizing_saliency_map_model(ps, array_maps):
     rng = np.random.default_rng(3)
     target = (60, 80)
     stimuli = ps.Stimuli([rng.integers(0, 255, target + (3,), dtype=np.uint8)])
     stim = stimuli.stimulus_objects[0]
     for src in [(37, 53), (120, 160), (61, 79), (7, 9)]:
         sal = _smooth(rng, src, 1.5)
-        parent = _array_models(ps)[0]({stimuli.stimulus_ids[0]: sal})
+        parent = array_maps({stimuli.stimulus_ids[0]: sal})
         ref = ps.ResizingSaliencyMapModel(parent, verbose=False).saliency_map(stim)
         out = tue.resize_prediction(sal, target)
         np.testing.assert_array_equal(out, ref)
