@@ -97,7 +97,14 @@ def main() -> int:
     ap.add_argument("--work", type=Path, help="work folder (default: a temporary one)")
     ap.add_argument("--json", type=Path, help="also write the timings as JSON")
     args = ap.parse_args()
-    work = args.work or Path(tempfile.mkdtemp(prefix="salloss-gpu-grid-"))
+    if args.work is not None:
+        return grid(args, args.work)
+    with tempfile.TemporaryDirectory(prefix="salloss-gpu-grid-") as work:  # removed afterwards
+        return grid(args, Path(work))
+
+
+def grid(args: argparse.Namespace, work: Path) -> int:
+    """Time the rehearsal MIT1003 grid in ``work`` and print (and maybe save) the figures."""
     params = derived_params(work, args)
     from salloss.pipeline.config import load_params
 

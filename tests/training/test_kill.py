@@ -23,7 +23,7 @@ def _cli_args(prepared: Path, features: Path, run: Path) -> list[str]:
         "--loss", BASE["loss"], "--weights", BASE["weights"], "--input-size", f"{h}x{w}",
         "--batch-size", str(BASE["batch_size"]), "--max-epochs", str(BASE["max_epochs"]),
         "--patience", str(BASE["patience"]), "--lr", str(BASE["lr"]), "--seed", str(BASE["seed"]),
-        "--no-progress", "--no-live",
+        "--final-checkpoint", BASE["final_checkpoint"], "--no-progress", "--no-live",
     ]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from training_helpers import BASE, BATCHES_PER_EPOCH, assert_same_run
+from training_helpers import BASE, BATCHES_PER_EPOCH, assert_same_run, assert_same_weights
 
 from salloss.errors import ConfigError
 from salloss.training import TrainConfig, TrainingDiverged, TrainingInterrupted, train
@@ -56,6 +56,34 @@ def test_finished_run_restarted_is_a_noop(prepared: Path, features: Path,
     assert after == before  # last.pt untouched, model.pt rewritten identically
     assert (reference / "model.pt").read_bytes() == model_bytes
     assert summary["epochs"] == BASE["max_epochs"]
+
+
+def test_slim_final_checkpoint_keeps_the_results_and_drops_the_resume_state(
+    prepared: Path, features: Path, reference: Path, tmp_path: Path
+) -> None:
+    """The default final checkpoint: the same training (bit-identical weights, best model and
+    history as the full one), without what only resuming needs; a rerun is still a no-op that
+    rebuilds a deleted model.pt."""
+    summary = train(TrainConfig(**{**BASE, "final_checkpoint": "slim"}), prepared, tmp_path,
+                    features, progress=False)
+    full, slim = load_checkpoint(reference / "last.pt"), load_checkpoint(tmp_path / "last.pt")
+    assert slim["finished"] and full["optimizer"] is not None and full["rng"] is not None
+    assert all(slim[key] is None for key in ("optimizer", "scaler", "ema", "rng", "partial"))
+    assert_same_weights(slim["model"], full["model"])
+    assert_same_weights(slim["best_model"], full["best_model"])
+    assert slim["history"] == full["history"]
+    # SGD with momentum: 4 weight copies in the full one (model, best, momentum, ...), 2 here
+    assert (tmp_path / "last.pt").stat().st_size < 0.7 * (reference / "last.pt").stat().st_size
+    assert (tmp_path / "model.pt").read_bytes() == (reference / "model.pt").read_bytes()
+    model_bytes = (tmp_path / "model.pt").read_bytes()
+    (tmp_path / "model.pt").unlink()
+    again = train(TrainConfig(**{**BASE, "final_checkpoint": "slim"}), prepared, tmp_path,
+                  features, progress=False)
+    assert (tmp_path / "model.pt").read_bytes() == model_bytes
+    assert again == summary
+    with pytest.raises(ConfigError, match="final_checkpoint: unknown 'tiny'; valid choices: "
+                                          "slim, full"):
+        TrainConfig(**{**BASE, "final_checkpoint": "tiny"})
 
 
 def test_sigterm_saves_mid_epoch_and_resume_is_bit_identical(

@@ -12,8 +12,11 @@ from salloss.training.checkpoint import load_checkpoint
 # 30 training images / batch 8 → 4 batches per epoch (8, 8, 8, 6); validation 12 → 2 batches.
 # device cpu: the bit-identical resume tests need the CPU's determinism, and the others must
 # mean the same on a CUDA machine (the gpu-marked tests set device cuda themselves).
+# final_checkpoint full: the finished last.pt keeps the optimizer/EMA/RNG states, which the
+# bit-identical resume tests compare (test_train tests the default, slim, against it).
 BASE: dict[str, Any] = dict(loss="mse", weights="none", input_size=(48, 64), batch_size=8,
-                            max_epochs=3, patience=3, lr=0.05, seed=0, device="cpu")
+                            max_epochs=3, patience=3, lr=0.05, seed=0, device="cpu",
+                            final_checkpoint="full")
 BATCHES_PER_EPOCH = 4
 # A learned-weights spec (one fixed term) whose log-variances train at their own lr; NLL is
 # ≈ 8 on this data and MSE < 1, so Kendall's optimum 1/L lies on either side of the start 1.

@@ -104,7 +104,7 @@ _TRAIN_FLAGS = {
     "perceptual_size": str,
     "seed": int,
     "train_split": str, "val_split": str, "device": str, "amp": str, "preload": str,
-    "checkpoint_every_s": float, "micro_batch": int,
+    "checkpoint_every_s": float, "final_checkpoint": str, "micro_batch": int,
     "num_workers": int,
 }
 _TRAIN_HELP = {
@@ -144,6 +144,9 @@ _TRAIN_HELP = {
     "num_workers": "threads prefetching batches when not preloaded (default 1)",
     "checkpoint_every_s": "write the checkpoint after an epoch only if this many seconds "
                           "passed since the last one (default 0: every epoch)",
+    "final_checkpoint": "what the checkpoint keeps once the run has finished: slim (default: "
+                        "final and best weights and history, no optimizer/EMA/RNG state) or "
+                        "full",
     "micro_batch": "forward/backward this many images at a time and accumulate gradients "
                    "into the batch's one update (default: the whole batch)",
 }

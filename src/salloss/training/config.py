@@ -23,8 +23,10 @@ from salloss.errors import ConfigError
 OPTIMIZERS: dict[str, float] = {"sgd": 1e-3, "rmsprop": 1e-4, "adam": 1e-3, "adamw": 1e-3}
 AMP_MODES = ("off", "bf16", "fp16")
 PRELOAD_MODES = ("auto", "yes", "no")
-# Settings that choose hardware, not results: a run may resume with different values.
-RUNTIME_KEYS = frozenset({"device", "preload", "num_workers", "checkpoint_every_s"})
+FINAL_CHECKPOINTS = ("slim", "full")
+# Settings that choose hardware or disk use, not results: a run may resume with other values.
+RUNTIME_KEYS = frozenset({"device", "preload", "num_workers", "checkpoint_every_s",
+                          "final_checkpoint"})
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,12 @@ class TrainConfig:
     SIGUSR1). A checkpoint of Adam + the weight average is ~5 weight copies, so for epochs of
     well under a second writing it dominates; a kill then loses at most max(one epoch, this
     long) of training, and the resumed run is still bit-identical.
+
+    ``final_checkpoint``: what ``last.pt`` keeps once the run has finished. ``slim`` (default):
+    the final and best weights, the history and the run's metadata — everything a finished
+    run's outputs are rebuilt from — without the optimizer, AMP scaler, weight-average and RNG
+    states that only resuming needs (a finished run never resumes): 2 weight copies instead of
+    ~5, which over a 27-loss grid is most of its disk. ``full``: keep everything.
 
     ``micro_batch`` (None: the whole batch): forward/backward that many images at a time and
     accumulate the gradients into the batch's one update (`salloss.training.step.Stepper`):
@@ -97,6 +105,7 @@ class TrainConfig:
     preload: str = "auto"
     num_workers: int = 1
     checkpoint_every_s: float = 0.0
+    final_checkpoint: str = "slim"
     micro_batch: int | None = None
 
     def __post_init__(self) -> None:
@@ -199,6 +208,9 @@ class TrainConfig:
                               f"pools five times), got {self.perceptual_size!r}")
         if self.amp not in AMP_MODES:
             raise ConfigError(f"amp: unknown {self.amp!r}; valid choices: {', '.join(AMP_MODES)}")
+        if self.final_checkpoint not in FINAL_CHECKPOINTS:
+            raise ConfigError(f"final_checkpoint: unknown {self.final_checkpoint!r}; valid "
+                              f"choices: {', '.join(FINAL_CHECKPOINTS)}")
         if self.preload not in PRELOAD_MODES:
             raise ConfigError(
                 f"preload: unknown {self.preload!r}; valid choices: {', '.join(PRELOAD_MODES)}"

@@ -4,7 +4,9 @@ Run directory (every file written atomically):
 
     last.pt       checkpoint, rewritten every epoch (and on SIGTERM/SIGUSR1 mid-epoch): trainable
                   weights, optimizer, AMP scaler, all RNG states, epoch/batch position, best
-                  validation loss and its weights, patience counter, history
+                  validation loss and its weights, patience counter, history; once the run
+                  has finished (``final_checkpoint: slim``, the default) only the final and
+                  best weights, history and metadata — the resume-only states are dropped
     model.pt      the best-validation weights: a plain state dict of the TRAINABLE tensors
                   (``torch.load(..., weights_only=True)``; frozen VGG weights are rebuilt from
                   the run's ``weights`` setting — see `salloss.training.predict.load_model`)
@@ -70,6 +72,8 @@ from salloss.training.targets import load_or_build_targets
 log = logging.getLogger(__name__)
 
 CHECKPOINT = "last.pt"
+# Checkpoint entries only resuming needs; a slim finished checkpoint stores them as None.
+RESUME_ONLY = ("optimizer", "scaler", "ema", "rng", "partial")
 BEST_MODEL = "model.pt"
 SUMMARY = "summary.json"
 TIMING = "timing.json"  # wall time: beside the summary, not a pipeline output (see summary.py)
@@ -390,6 +394,8 @@ class _Run:
             st["ema"] = self.average.state()
         st["rng"] = capture_rng()
         st["wall_time_s"] = self.wall_base + (time.monotonic() - self.started)
+        if st["finished"] and self.config.final_checkpoint == "slim":
+            st = {**st, **dict.fromkeys(RESUME_ONLY)}
         save_checkpoint(self.ckpt_path, st)
 
 
