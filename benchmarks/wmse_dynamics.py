@@ -6,7 +6,7 @@ mean per-image max(P), the fraction of pixels with P > 0 (the ReLU's live suppor
 number of all-zero (dead) maps. Prints the per-step table and the epoch history.
 
     python benchmarks/wmse_dynamics.py --arch baseline
-    python benchmarks/wmse_dynamics.py --arch encdec_resnet50 --loss "wmse(kappa=0.05)"
+    python benchmarks/wmse_dynamics.py --arch encdec_resnet18 --loss "wmse(kappa=0.05)"
 
 It is a measurement, not a test: the README's W-MSE finding quotes its output.
 """

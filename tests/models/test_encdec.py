@@ -29,7 +29,7 @@ from salloss.training.checkpoint import load_trainable_state, trainable_state
 from salloss.training.modelio import supports_feature_cache
 
 DEVICE = torch.device("cpu")
-BACKBONES = ("resnet50", "densenet161", "efficientnet_b0", "convnext_tiny")
+BACKBONES = ("resnet18", "resnet50", "densenet161", "efficientnet_b0", "convnext_tiny")
 
 
 # -- parameter counts, derived from the architectures' layer shapes ---------------------------
@@ -46,6 +46,20 @@ def bn(c: int) -> int:  # BatchNorm / LayerNorm affine: weight + bias
 def decoder(c: int) -> int:
     """Baseline decoder for C input channels: conv 3×3 C→128, ASPP 4 × 3×3 128→32, 1×1 128→1."""
     return conv(c, 128, 3, bias=True) + 4 * conv(128, 32, 3, bias=True) + conv(128, 1, 1, True)
+
+
+def resnet18() -> int:
+    """Stem 7×7 conv + BN, then basic blocks (3×3, 3×3, each + BN; the first block of stages
+    2–4 adds a 1×1 stride-2 projection + BN); no biases; fc dropped."""
+    n = conv(3, 64, 7) + bn(64)
+    inplanes = 64
+    for planes in (64, 128, 256, 512):
+        for i in range(2):
+            n += conv(inplanes, planes, 3) + bn(planes) + conv(planes, planes, 3) + bn(planes)
+            if i == 0 and inplanes != planes:
+                n += conv(inplanes, planes, 1) + bn(planes)
+            inplanes = planes
+    return n
 
 
 def resnet50() -> int:
@@ -115,21 +129,23 @@ def convnext_tiny() -> int:
 
 # Channels of the three taps (strides 8, 16, 32), from the architectures (module docstring).
 TAP_CHANNELS = {
+    "resnet18": (128, 256, 512),
     "resnet50": (512, 1024, 2048),
     "densenet161": (192 + 12 * 48, (192 + 12 * 48) // 2 + 36 * 48, 1056 + 24 * 48),
     "efficientnet_b0": (40, 112, 1280),
     "convnext_tiny": (192, 384, 768),
 }
-BACKBONE_PARAMS = {"resnet50": resnet50, "densenet161": densenet161,
+BACKBONE_PARAMS = {"resnet18": resnet18, "resnet50": resnet50, "densenet161": densenet161,
                    "efficientnet_b0": efficientnet_b0, "convnext_tiny": convnext_tiny}
 
 
 def test_hand_derived_counts() -> None:
     """The formulas themselves: the baseline's decoder, and torchvision's published totals
-    (classifiers added back: fc 2048→1000, DenseNet 2208→1000, EfficientNet 1280→1000,
-    ConvNeXt LayerNorm 768 + 768→1000)."""
+    (classifiers added back: ResNet fc 512→1000 / 2048→1000, DenseNet 2208→1000, EfficientNet
+    1280→1000, ConvNeXt LayerNorm 768 + 768→1000)."""
     assert decoder(1280) == 1_622_401
     assert count_trainable(build("baseline", weights="none", encoder=False)) == decoder(1280)
+    assert resnet18() + 512 * 1000 + 1000 == 11_689_512
     assert resnet50() + 2048 * 1000 + 1000 == 25_557_032
     assert densenet161() + 2208 * 1000 + 1000 == 28_681_000
     assert efficientnet_b0() + 1280 * 1000 + 1000 == 5_288_548
@@ -168,6 +184,7 @@ def test_trainable_parameter_counts(backbone: str, finetune: bool) -> None:
 
 # Trainable counts these formulas give (for the report): frozen = decoder only.
 EXPECTED = {
+    "resnet18": (1_180_033, 12_356_545),
     "resnet50": (4_276_609, 27_784_641),
     "densenet161": (6_009_217, 32_481_217),
     "efficientnet_b0": (1_797_505, 5_805_053),
@@ -187,11 +204,11 @@ def test_the_counts_in_numbers(backbone: str) -> None:
 # padding k//2 round up), floor(ceil(n/4)/2) for DenseNet (its 2×2 average pool floors),
 # floor(n/8) for ConvNeXt (unpadded 4×4 / 2×2 patchify convs).
 GRIDS = {
-    (97, 131): {"resnet50": (13, 17), "efficientnet_b0": (13, 17), "densenet161": (12, 16),
-                "convnext_tiny": (12, 16)},
+    (97, 131): {"resnet18": (13, 17), "resnet50": (13, 17), "efficientnet_b0": (13, 17),
+                "densenet161": (12, 16), "convnext_tiny": (12, 16)},
     (64, 80): {b: (8, 10) for b in BACKBONES},
-    (300, 400): {"resnet50": (38, 50), "efficientnet_b0": (38, 50), "densenet161": (37, 50),
-                 "convnext_tiny": (37, 50)},
+    (300, 400): {"resnet18": (38, 50), "resnet50": (38, 50), "efficientnet_b0": (38, 50),
+                 "densenet161": (37, 50), "convnext_tiny": (37, 50)},
 }
 
 

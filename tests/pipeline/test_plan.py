@@ -149,6 +149,6 @@ def test_frozen_encoders_use_the_feature_cache_only_where_a_run_reads_it(tmp_pat
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     raw["data_dir"] = str(tmp_path / "data")
     cfg = validate(raw)
-    out = stages.features(cfg, "cat2000", "encdec_resnet50")  # no prepared data needed
+    out = stages.features(cfg, "cat2000", "encdec_resnet18")  # no prepared data needed
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["unused"] is True and not (out / "features.npy").exists()

@@ -17,6 +17,8 @@ concatenated C, and the stride-8 grid (h, w) of an H×W input (the same rule for
 
 - ``resnet50``: ``layer2`` / ``layer3`` / ``layer4`` → 512 / 1024 / 2048, C = 3584;
   grid ⌈H/8⌉.
+- ``resnet18``: the same taps → 128 / 256 / 512, C = 896 (the cheap ResNet: the demo's, whose
+  CPU budget a 3584-channel head does not fit); grid ⌈H/8⌉.
 - ``densenet161``: ``features.transition2.relu`` / ``features.transition3.relu`` /
   ``features.norm5`` + ReLU → 768 / 2112 / 2208, C = 5088; grid ⌊⌈H/4⌉/2⌋.
 - ``efficientnet_b0``: ``features.3`` / ``features.5`` / ``features.8`` → 40 / 112 / 1280,
@@ -35,14 +37,14 @@ convs/pools (kernel k, padding k//2) give ⌈n/2⌉ at each step, hence ⌈H/8�
 average pool ⌊n/2⌋ (300×400 → 37×50, 97×131 → 12×16); ConvNeXt's 4×4 / 2×2 patchify convs floor
 (300×400 → 37×50, 97×131 → 12×16). See
 `feature_grid`. Inputs must be at least 32×32 (the stride-32 tap must exist). A float16
-feature cache holds C·h·w·2 bytes per image: at 300×400, 13.6 MB (ResNet-50, 3584×38×50),
-18.8 MB (DenseNet-161, 5088×37×50), 5.4 MB (EfficientNet-B0, 1432×38×50), 5.0 MB
-(ConvNeXt-T, 1344×37×50), vs the baseline's 4.7 MB (1280×37×50).
+feature cache holds C·h·w·2 bytes per image: at 300×400, 3.4 MB (ResNet-18, 896×38×50),
+13.6 MB (ResNet-50, 3584×38×50), 18.8 MB (DenseNet-161, 5088×37×50), 5.4 MB (EfficientNet-B0,
+1432×38×50), 5.0 MB (ConvNeXt-T, 1344×37×50), vs the baseline's 4.7 MB (1280×37×50).
 
 Trainable parameters, frozen (decoder only) / fine-tuned (+ the whole backbone without its
-classifier): ResNet-50 4,276,609 / 27,784,641; DenseNet-161 6,009,217 / 32,481,217;
-EfficientNet-B0 1,797,505 / 5,805,053; ConvNeXt-T 1,696,129 / 29,514,721 (derived from the
-layer shapes in tests/models/test_encdec.py).
+classifier): ResNet-18 1,180,033 / 12,356,545; ResNet-50 4,276,609 / 27,784,641;
+DenseNet-161 6,009,217 / 32,481,217; EfficientNet-B0 1,797,505 / 5,805,053; ConvNeXt-T
+1,696,129 / 29,514,721 (derived from the layer shapes in tests/models/test_encdec.py).
 
 Weights (`load_backbone`): ``'imagenet'`` = torchvision's ``get_model_weights(name).DEFAULT``
 (e.g. ``ResNet50_Weights.IMAGENET1K_V2``), read from ``<torch hub dir>/checkpoints/<file>`` and
@@ -168,6 +170,8 @@ class BackboneSpec:
 BACKBONES: dict[str, BackboneSpec] = {
     spec.name: spec
     for spec in (
+        BackboneSpec("resnet18", ("layer2", "layer3", "layer4"), (128, 256, 512),
+                     ("avgpool", "fc"), "ceil(n/8)", _ceil8, _resnet_taps),
         BackboneSpec("resnet50", ("layer2", "layer3", "layer4"), (512, 1024, 2048),
                      ("avgpool", "fc"), "ceil(n/8)", _ceil8, _resnet_taps),
         BackboneSpec("densenet161", ("features.transition2.relu", "features.transition3.relu",
@@ -443,7 +447,8 @@ def decoder_parameters(in_channels: int) -> int:
 class EncDec(EncoderHead):
     """A torchvision backbone's taps (`encode`) + the baseline's decoder (`decode`).
 
-    Options: ``backbone`` ('resnet50' | 'densenet161' | 'efficientnet_b0' | 'convnext_tiny'),
+    Options: ``backbone`` ('resnet18' | 'resnet50' | 'densenet161' | 'efficientnet_b0' |
+    'convnext_tiny'),
     ``weights`` ('imagenet' | 'none' | path of a backbone state dict), ``backbone_weights``
     (overrides ``weights`` for the backbone; None: use ``weights``), ``activation``
     ('relu' | 'sigmoid', from the loss, as for the baseline), ``finetune`` (False: frozen
