@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -78,6 +79,19 @@ def _is_constant(m: np.ndarray, centred_sq: float, mean: float) -> bool:
     return not centred_sq > n * (2.0 * n * EPS * mean) ** 2 and m.min() == m.max()
 
 
+def _pair_with(sal: object, density: object, stat: Callable[[np.ndarray], float]
+               ) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """(prediction at the density's size, density, stat of each): the values checked finite
+    through ``stat`` (a sum or mean the metric needs anyway, `require_finite`)."""
+    gt = unchecked_map(density, "density")
+    s = sal_at_unchecked(sal, gt.shape)
+    g_stat = stat(gt)
+    require_finite(g_stat, density, "density")
+    s_stat = stat(s)
+    require_finite(s_stat, sal, "sal")
+    return s, gt, s_stat, g_stat
+
+
 def cc(sal: np.ndarray, density: np.ndarray) -> float:
     """Pearson's linear correlation coefficient between prediction and ground-truth density.
 
@@ -86,12 +100,7 @@ def cc(sal: np.ndarray, density: np.ndarray) -> float:
     same value up to the last bits). In [−1, 1], higher is better; NaN when either map is
     constant.
     """
-    gt = unchecked_map(density, "density")
-    s = sal_at_unchecked(sal, gt.shape)
-    g_mean = gt.mean()
-    require_finite(g_mean, density, "density")
-    s_mean = s.mean()
-    require_finite(s_mean, sal, "sal")
+    s, gt, s_mean, g_mean = _pair_with(sal, density, np.mean)
     s_flat, g_flat = s.ravel(), gt.ravel()
 
     def dots(start: int, stop: int, bufs: list[np.ndarray]) -> np.ndarray:
@@ -153,12 +162,7 @@ def kl_div(sal: np.ndarray, density: np.ndarray) -> float:
     code takes the log of a negative number (``sal`` with negative values at pixels the
     density covers) it returns a complex number; we return NaN and log a warning.
     """
-    gt = unchecked_map(density, "density")
-    s = sal_at_unchecked(sal, gt.shape)
-    g_sum = gt.sum()
-    require_finite(g_sum, density, "density")
-    s_sum = s.sum()
-    require_finite(s_sum, sal, "sal")
+    s, gt, s_sum, g_sum = _pair_with(sal, density, np.sum)
     # A map is divided by its sum unless it is all zero (a zero sum may also be a cancellation,
     # hence the exact test then).
     s_zero, g_zero = not (s_sum or s.any()), not (g_sum or gt.any())
