@@ -44,6 +44,19 @@ def test_key_changes_with_the_import_path(monkeypatch):
     assert warm.server_key() != key
 
 
+def test_key_changes_with_the_math_libraries_settings(monkeypatch):
+    """A job must never be forked from a server whose MKL/oneDNN/ATen/NumPy initialised under
+    other settings (they read them once, at import): the settings are part of the key."""
+    monkeypatch.setenv("MKL_CBWR", "AVX2,STRICT")
+    key = warm.server_key()
+    monkeypatch.setenv("MKL_CBWR", "COMPATIBLE")
+    assert warm.server_key() != key
+    monkeypatch.setenv("SALLOSS_CPU_NUMERICS", "native")
+    other = warm.server_key()
+    monkeypatch.delenv("SALLOSS_CPU_NUMERICS")
+    assert warm.server_key() != other
+
+
 def test_socket_dir_must_be_private(tmp_path):
     folder = tmp_path / "socks"
     assert warm._private_dir(folder)

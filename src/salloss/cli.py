@@ -14,7 +14,7 @@ import importlib
 import logging
 import sys
 
-from salloss import __version__
+from salloss import __version__, numerics
 from salloss.errors import SallossError
 
 # Subcommand → (the module that registers it, its one-line help), in --help order.
@@ -94,7 +94,15 @@ def main(argv: list[str] | None = None) -> int:
     Called without ``argv`` (the process's own command line, i.e. the console script),
     ``salloss run ...`` — one pipeline job — goes through the warm-start server when it can
     (`salloss.warm`): same command, same result, without paying the imports again. With an
-    explicit ``argv`` (from Python) the command always runs in this process."""
+    explicit ``argv`` (from Python) the command always runs in this process.
+
+    First of all, before torch or NumPy is imported, the CPU numerics profile is applied
+    (`salloss.numerics`: portable AVX2 code paths unless ``SALLOSS_CPU_NUMERICS=native``)."""
+    try:
+        numerics.apply_env()
+    except SallossError as exc:
+        print(f"salloss: error: {exc}", file=sys.stderr)
+        return 2
     if argv is None:
         argv = sys.argv[1:]
         if argv[:1] == ["run"]:

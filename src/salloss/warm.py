@@ -45,6 +45,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from salloss import numerics
+
 ENV = "SALLOSS_WARM"
 ENV_DIR = "SALLOSS_WARM_DIR"
 ENV_IDLE = "SALLOSS_WARM_IDLE"
@@ -101,6 +103,9 @@ def server_key() -> str:
     h = hashlib.sha256()
     h.update(sys.executable.encode())
     h.update("\0".join(sys.path).encode())
+    # the variables the math libraries read once, at import (salloss.numerics): a job must
+    # not run in libraries initialised under other settings
+    h.update(json.dumps(numerics.library_env(), sort_keys=True).encode())
     package = Path(__file__).resolve().parent
     for path in sorted(package.rglob("*.py")):
         st = path.stat()
@@ -255,6 +260,7 @@ def serve(folder: Path, key: str, idle_s: float | None = None) -> int:
     except OSError:
         return 0  # another server for this key is starting or running
     started = time.monotonic()
+    numerics.apply_env()  # the client applied it already; a server started by hand too
     preload()
     import torch
 

@@ -13,14 +13,18 @@ from typing import Any
 import torch
 
 import salloss
+from salloss import numerics
 
 
 def device_name(device: torch.device) -> str:
-    """'cpu (<processor>, N threads)' or 'cuda:0 (NVIDIA H100 80GB HBM3)'."""
+    """'cpu (<processor>, N threads, ATen <capability>, numerics <profile> (<variables>))'
+    (`salloss.numerics`) or 'cuda:0 (NVIDIA H100 80GB HBM3)'."""
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
         return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    return (f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} "
+            f"threads, ATen {torch.backends.cpu.get_cpu_capability()}, numerics "
+            f"{numerics.describe()})")
 
 
 def learned_summary(state: dict[str, Any]) -> dict[str, Any] | None:
