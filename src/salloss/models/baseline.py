@@ -42,7 +42,14 @@ from salloss.errors import ConfigError
 from salloss.models import options as opt
 from salloss.models.registry import register
 from salloss.models.split import EncoderHead
-from salloss.models.vgg import CONV5_3_RELU, POOL_INDICES, describe_weights, freeze, vgg16_features
+from salloss.models.vgg import (
+    BACKBONE_SEED,
+    CONV5_3_RELU,
+    POOL_INDICES,
+    describe_weights,
+    freeze,
+    vgg16_features,
+)
 
 # torchvision vgg16().features indices of the three taps.
 TAP_INDICES = (POOL_INDICES[2], POOL_INDICES[3], CONV5_3_RELU)  # conv3-pool, conv4-pool, conv5_3
@@ -193,10 +200,11 @@ class Baseline(EncoderHead):
     Options: ``weights`` ('imagenet' | 'none' | path to a VGG-16 .pth), ``activation``
     ('relu' | 'sigmoid'), ``input_size`` (H, W) the pipeline resizes images to (default the
     paper's 300×400; forward accepts any size ≥ 16×16), ``dropout``, ``blur_size``,
-    ``blur_sigma``, ``blur_padding``, ``seed`` (initialisation; the backbone too when
-    ``weights='none'``), ``encoder`` (False: build the head only, for training and predicting
-    from a feature cache — the frozen VGG-16 is neither built nor loaded, ~1 s per job, and
-    `encode` refuses). Save ``model.head.state_dict()`` to keep only what is trained.
+    ``blur_sigma``, ``blur_padding``, ``seed`` (the head's initialisation; a random-init
+    backbone, ``weights='none'``, always uses `BACKBONE_SEED`), ``encoder`` (False: build the
+    head only, for training and predicting from a feature cache — the frozen VGG-16 is neither
+    built nor loaded, ~1 s per job, and `encode` refuses). Save ``model.head.state_dict()`` to
+    keep only what is trained.
     """
 
     def __init__(
@@ -228,7 +236,8 @@ class Baseline(EncoderHead):
             self.head = BaselineHead(**head_options)
         if not isinstance(encoder, bool):
             raise ConfigError(f"encoder must be True or False, got {encoder!r}")
-        self.backbone = FrozenVGGTaps(vgg16_features(weights, seed=seed)) if encoder else None
+        self.backbone = (FrozenVGGTaps(vgg16_features(weights, seed=BACKBONE_SEED)) if encoder
+                         else None)
         self.weights_tag = describe_weights(weights)
         self.config: dict[str, Any] = dict(
             weights=str(weights), input_size=self.input_size, seed=seed, **head_options

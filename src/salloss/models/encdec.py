@@ -92,7 +92,7 @@ from salloss.models import options as opt
 from salloss.models.baseline import BaselineHead
 from salloss.models.registry import register
 from salloss.models.split import EncoderHead
-from salloss.models.vgg import describe_weights, freeze
+from salloss.models.vgg import BACKBONE_SEED, describe_weights, freeze
 
 MIN_INPUT = 32  # the stride-32 tap needs at least one pixel (ConvNeXt/DenseNet floor)
 FEATURE_STRIDE = 8
@@ -454,10 +454,10 @@ class EncDec(EncoderHead):
     ('relu' | 'sigmoid', from the loss, as for the baseline), ``finetune`` (False: frozen
     encoder, feature-cache compatible; True: the encoder trains, BatchNorm in eval mode),
     ``input_size`` (default 300×400; forward accepts any size ≥ 32×32), the baseline head's
-    ``dropout``, ``blur_size``, ``blur_sigma``, ``blur_padding``, ``seed`` (initialisation; the
-    backbone too when its weights are 'none'), ``encoder`` (False: decoder only, for training
-    and predicting from a feature cache; refused with ``finetune=True``). See the module
-    docstring for the taps, grids and weights.
+    ``dropout``, ``blur_size``, ``blur_sigma``, ``blur_padding``, ``seed`` (the head's
+    initialisation; 'none' backbone weights always use `BACKBONE_SEED`), ``encoder`` (False:
+    decoder only, for training and predicting from a feature cache; refused with
+    ``finetune=True``). See the module docstring for the taps, grids and weights.
     """
 
     def __init__(
@@ -502,7 +502,8 @@ class EncDec(EncoderHead):
             torch.manual_seed(seed)
             self.head = EncDecHead(self.spec.feature_channels, **head_options)
         self.backbone = (
-            BackboneTaps(self.spec, load_backbone(self.spec.name, self.backbone_weights, seed),
+            BackboneTaps(self.spec,
+                         load_backbone(self.spec.name, self.backbone_weights, BACKBONE_SEED),
                          frozen=not finetune)
             if encoder else None
         )

@@ -42,7 +42,7 @@ from salloss.models.convlstm import AttentiveConvLSTM
 from salloss.models.keras_ops import BACKENDS, SameMaxPool2x2, upsample
 from salloss.models.priors import LearnedPriors
 from salloss.models.registry import register
-from salloss.models.vgg import POOL_INDICES, describe_weights, vgg16_features
+from salloss.models.vgg import BACKBONE_SEED, POOL_INDICES, describe_weights, vgg16_features
 
 CONV5_INDICES = (24, 26, 28)  # conv5_1..conv5_3 in torchvision's vgg16().features
 FEATURE_CHANNELS = 512
@@ -91,7 +91,8 @@ class SamVGG(nn.Module):
     ('relu' | 'sigmoid'), ``input_size`` (H, W) the pipeline feeds (default 240×320),
     ``upsampling`` (default 16), ``output_size`` (H', W'; overrides the ratio), ``timesteps``
     (4), ``n_gaussians`` (16 per prior layer), ``keras_backend`` ('tensorflow' | 'theano'),
-    ``seed`` (initialisation, the backbone too when ``weights='none'``).
+    ``seed`` (initialisation of the trainable layers; a random-init backbone, ``weights='none'``,
+    always starts from `BACKBONE_SEED`: it stands in for the same pretrained weights).
     """
 
     def __init__(
@@ -127,7 +128,8 @@ class SamVGG(nn.Module):
         n = opt.positive_int("n_gaussians", n_gaussians)
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigError(f"seed must be an integer, got {seed!r}")
-        self.backbone = dilated_vgg16(weights, seed=seed, keras_backend=self.keras_backend)
+        self.backbone = dilated_vgg16(weights, seed=BACKBONE_SEED,
+                                      keras_backend=self.keras_backend)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.convlstm = AttentiveConvLSTM(

@@ -23,6 +23,11 @@ IMAGENET_URL = f"https://download.pytorch.org/models/{IMAGENET_FILE}"
 POOL_INDICES = (4, 9, 16, 23, 30)
 # Index of conv5_3's ReLU.
 CONV5_3_RELU = 29
+# Seed of every random-init (weights 'none') backbone, whatever the training seed: it stands in
+# for pretrained weights, which are the same for every seed of a study (the training seed
+# draws the trainable head's initialisation, dropout and batch order). One value also lets all
+# seeds of a run share one feature cache.
+BACKBONE_SEED = 0
 # torchvision's ImageNet normalisation (RGB, inputs in [0, 1]).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

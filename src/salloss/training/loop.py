@@ -48,7 +48,7 @@ from tqdm.auto import tqdm
 from salloss.errors import ConfigError, DataError
 from salloss.io import write_json
 from salloss.models.registry import count_trainable
-from salloss.models.vgg import describe_weights
+from salloss.models.vgg import BACKBONE_SEED, describe_weights
 from salloss.training import modelio
 from salloss.training.batches import ArraySource, epoch_order, n_batches
 from salloss.training.checkpoint import (
@@ -138,7 +138,7 @@ def train(
     if "center_bias" in needs:
         center_bias = torch.as_tensor(np.asarray(dataset.center_bias(), dtype=np.float32))
     loss_fn = losses.build(config.loss, center_bias=center_bias, vgg_weights=config.weights,
-                           vgg_seed=config.seed,
+                           vgg_seed=BACKBONE_SEED,
                            perceptual_size=config.perceptual_size).to(device)
     cached = features_cache is not None
     model = modelio.build_model(
@@ -151,7 +151,7 @@ def train(
             raise ConfigError(f"a feature cache was given but arch {config.arch!r} trains its "
                               "backbone; the cache applies to frozen encoders only")
         feats = open_features(features_cache, expect=cache_key(
-            dataset, config.input_size, config.weights, config.seed, config.arch,
+            dataset, config.input_size, config.weights, BACKBONE_SEED, config.arch,
             config.model_options))
         inputs = feats.array
     else:

@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from salloss.errors import ConfigError, DataError
 from salloss.io import atomic_open, atomic_path
+from salloss.models.vgg import BACKBONE_SEED
 from salloss.training import modelio
 from salloss.training.checkpoint import load_trainable_state
 from salloss.training.features import cache_key, open_features
@@ -145,7 +146,7 @@ def predict_split(
         if not modelio.supports_feature_cache(model):
             raise ConfigError(f"arch {params['arch']!r} cannot use a feature cache")
         source = open_features(features_cache, expect=cache_key(
-            dataset, input_size, params["weights"], params["seed"], params["arch"],
+            dataset, input_size, params["weights"], BACKBONE_SEED, params["arch"],
             params.get("model_options"))).array
     else:
         source = dataset.stimuli(size=input_size)
