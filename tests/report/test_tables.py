@@ -58,17 +58,34 @@ def tables_only(data_dir, template, tmp_path_factory, fakes):
     return cfg, report_dir(cfg)
 
 
-def test_means_and_t_intervals_over_seeds(tables_only, fakes):
+def _matrix(fakes, cfg, loss, dataset, metric):
+    """Seeds × images scores from the fake generator (independent of the report code)."""
+    return np.array([[r[metric] for r in fakes.scores(cfg, Run("g", dataset, "baseline", loss,
+                                                                seed))[1]]
+                     for seed in cfg.seeds])
+
+
+def test_means_and_pigeonhole_intervals_over_seeds(tables_only, fakes):
+    from salloss.stats import bootstrap_ci, pigeonhole_ci
+
     cfg, root = tables_only
     rows = _csv(root, "table2")
     for loss in ("mse", "sig55", "kld", "lc1", "odd"):
         for metric in ("CC", "NSS", "KL"):
             per_seed = _expected(fakes, cfg, loss, "mit1003", metric)
-            half = stats.t.ppf(0.975, len(per_seed) - 1) * per_seed.std(ddof=1) / math.sqrt(
-                len(per_seed))
+            ci = pigeonhole_ci(_matrix(fakes, cfg, loss, "mit1003", metric), level=0.95,
+                               n_boot=10_000, seed=0)
             row = _row(rows, loss)
             assert float(row[metric]) == pytest.approx(per_seed.mean(), rel=1e-12)
-            assert float(row[f"{metric}_ci95"]) == pytest.approx(half, rel=1e-9)
+            assert float(row[f"{metric}_ci95"]) == pytest.approx((ci.high - ci.low) / 2,
+                                                                 rel=1e-12)
+            low, high = float(row[f"{metric}_ci95_low"]), float(row[f"{metric}_ci95_high"])
+            assert (low, high) == pytest.approx((ci.low, ci.high), rel=1e-12)
+            assert low < float(row[metric]) < high
+            # two seeds 0.013 apart: wider than the per-image interval of one seed alone
+            x = _matrix(fakes, cfg, loss, "mit1003", metric)[0]
+            image_only = bootstrap_ci(x[np.isfinite(x)], n_boot=10_000, seed=0)
+            assert high - low > image_only.high - image_only.low
             assert row["seeds"] == "0 1" and row["n_images"] == "28"
     # the NaN NSS of mse's first image is left out of its mean, not counted as 0
     _, mse_rows = fakes.scores(cfg, Run("g", "mit1003", "baseline", "mse", 0))
@@ -76,6 +93,7 @@ def test_means_and_t_intervals_over_seeds(tables_only, fakes):
     md = (root / "tables" / "table2.md").read_text(encoding="utf-8")
     mean = _expected(fakes, cfg, "mse", "mit1003", "CC").mean()
     assert f"{mean:.4f} ± " in _md_cells(md, "MSE ◆")[1]
+    assert "pigeonhole bootstrap" in md and "resamples the seeds and the test images" in md
 
 
 def test_one_seed_gives_the_per_image_bootstrap_interval(make_tree, fakes):
@@ -94,6 +112,12 @@ def test_one_seed_gives_the_per_image_bootstrap_interval(make_tree, fakes):
     md = (report_dir(cfg) / "tables" / "table2.md").read_text(encoding="utf-8")
     assert "±" in _md_cells(md, "KLD")[2]
     assert "per-image bootstrap" in md
+    # one seed: no ▲/▼ anywhere, the note says why, and no seed-to-seed spread is claimed
+    assert "▲" not in md.split("\n- ")[0] and "▼" not in md.split("\n- ")[0]
+    assert "one training seed: training noise cannot be measured, so no difference is " \
+           "marked significant" in md
+    assert "one seed: seed-to-seed spread not measurable" in md
+    assert not (report_dir(cfg) / "tables" / "table2_seeds.csv").exists()
 
 
 def test_marks_are_direction_aware(tables_only):
@@ -145,6 +169,12 @@ def test_significance_against_the_reference(tables_only, fakes):
     hit = [c for c in comps if (c["metric"], c["model_a"], c["model_b"]) == ("CC", "lc1", "mse")]
     assert float(hit[0]["wilcoxon_p"]) == pytest.approx(
         stats.wilcoxon(per_loss["lc1"] - per_loss["mse"]).pvalue, rel=1e-9)
+    # the seed-level Welch p-value on the per-seed means, and both levels behind the mark
+    welch = stats.ttest_ind(_expected(fakes, cfg, "lc1", "mit1003", "CC"),
+                            _expected(fakes, cfg, "mse", "mit1003", "CC"), equal_var=False)
+    assert float(hit[0]["seed_welch_p"]) == pytest.approx(welch.pvalue, rel=1e-9)
+    assert float(hit[0]["holm_seed_welch_p"]) < 0.05 and hit[0]["marked"] == "True"
+    assert "Welch's two-sample t-test" in md and "per-seed test-set means" in md
     assert {(c["model_a"], c["model_b"]) for c in comps} == {
         ("sig55", "mse"), ("kld", "mse"), ("lc1", "mse"), ("odd", "mse")}
     # Tables 3 and 4: the one-term W-MSE is the reference, and LC 1 is compared with LC 2
@@ -155,6 +185,29 @@ def test_significance_against_the_reference(tables_only, fakes):
     assert pairs == {("lc1r", "wmse"), ("lc2", "wmse"), ("lc1r", "lc2")}
     tex = (root / "tables" / "table2.tex").read_text(encoding="utf-8")
     assert r"$^{\blacktriangle}$" in tex and r"MSE $\diamond$" in tex
+
+
+def test_seed_stability_section(tables_only):
+    """Every loss of the fake tree has the same seed shift (0.013): per loss the SD of its two
+    per-seed means is 0.013 / √2 on every metric, and both seeds rank the losses alike."""
+    _, root = tables_only
+    md = (root / "tables" / "table2.md").read_text(encoding="utf-8")
+    section = md[md.index("#### Stability across training seeds"):]
+    assert "| CC | 5 | 0.0092 | 0.0092 (" in section and "| 1.00 | 1.00 | 1 |" in section
+    rows = _csv(root, "table2_seeds")
+    assert {r["metric"] for r in rows} == set(fakes_metrics(root))
+    for r in rows:
+        assert float(r["sd_median"]) == pytest.approx(0.013 / math.sqrt(2), rel=1e-9)
+        assert float(r["sd_max"]) == pytest.approx(0.013 / math.sqrt(2), rel=1e-9)
+        assert float(r["tau_mean"]) == float(r["tau_min"]) == 1.0 and r["n_seed_pairs"] == "1"
+        assert r["seeds"] == "0 1" and r["n_losses"] == "5"
+    assert (root / "tables" / "table2_seeds.tex").is_file()
+    assert (root / "tables" / "table3_seeds.csv").is_file()
+
+
+def fakes_metrics(root: Path) -> list[str]:
+    header = next(iter(_csv(root, "table2")))
+    return [k for k in header if k + "_ci95" in header]
 
 
 def test_paper_values_matched_by_canonical_spec(tables_only):

@@ -118,13 +118,15 @@ def _num(stat: Stat | None) -> str:
 
 
 def to_csv(table: Table) -> str:
-    """One line per row: our mean, CI half-width, rank and significance mark (+1/−1/0 vs the
-    block's reference; empty when untested), and the paper's value (as printed) and rank, per
-    metric (empty where there is none); our numbers at full float precision."""
+    """One line per row: our mean, CI half-width and the CI's ends (low, high), rank and
+    significance mark (+1/−1/0 vs the block's reference; empty when untested), and the paper's
+    value (as printed) and rank, per metric (empty where there is none); our numbers at full
+    float precision."""
     header = ["table", "block", "section", "label", "loss_id", "spec", "dataset", "arch",
               "n_images", "seeds", "reference", "reference_map", "training_marks"]
     for m in table.metrics:
-        header += [m, f"{m}_ci95", f"{m}_rank", f"{m}_sig", f"{m}_paper", f"{m}_paper_rank"]
+        header += [m, f"{m}_ci95", f"{m}_ci95_low", f"{m}_ci95_high", f"{m}_rank", f"{m}_sig",
+                   f"{m}_paper", f"{m}_paper_rank"]
     if table.gap_metric:
         header.append(f"{table.gap_metric}_gap")
     buf = io.StringIO()
@@ -144,8 +146,12 @@ def to_csv(table: Table) -> str:
                     theirs = row.paper.stats.get(m) if row.paper else None
                     printed = row.paper.texts.get(m) if row.paper else None
                     sig = row.ours.sig.get(m) if row.ours else None
+                    low = ours.low if ours else None
+                    high = ours.high if ours else None
                     line += [_num(ours), "" if half is None else repr(half),
-                             _rank(row.ours, m), "" if sig is None else str(sig),
+                             "" if low is None else repr(low),
+                             "" if high is None else repr(high), _rank(row.ours, m),
+                             "" if sig is None else str(sig),
                              printed or _num(theirs), _rank(row.paper, m)]
                 if table.gap_metric:
                     line.append("" if row.gap is None else repr(row.gap))
@@ -166,7 +172,7 @@ _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#
         "–": "--", "·": r"$\cdot$", "≥": r"$\geq$", "↳": "", "◆": r"$\diamond$",
         "▲": r"$\blacktriangle$", "▼": r"$\blacktriangledown$", "†": r"$^\dagger$",
         "‡": r"$^\ddagger$", "σ": r"$\sigma$", "ε": r"$\varepsilon$", "½": r"$\frac12$",
-        "ü": r"\"u", "Ü": r"\"U", "×": r"$\times$", "√": r"$\surd$", "−": "-"}
+        "τ": r"$\tau$", "ü": r"\"u", "Ü": r"\"U", "×": r"$\times$", "√": r"$\surd$", "−": "-"}
 _TEX_SIG = {1: r"$^{\blacktriangle}$", -1: r"$^{\blacktriangledown}$"}
 _TEX_MARK = {1: r"\textbf{%s}", 2: r"\textit{%s}", 3: r"\underline{%s}"}
 

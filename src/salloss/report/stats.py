@@ -1,10 +1,13 @@
-"""Statistics of the report: seed aggregation with a 95% t-interval, direction-aware ranks, and
-a paired test between two losses (the tests themselves come from `salloss.stats`).
+"""Statistics of the report: the table cell (mean over seeds with a 95% interval over seeds
+and images), direction-aware ranks, and a paired test between two losses (the tests themselves
+come from `salloss.stats`).
 
 A run's score for a metric is the mean over test images (MIT convention, from scores.csv).
-Across seeds the cell is the mean of those per-seed means ± the half-width of the 95%
-Student-t confidence interval of that mean (t_{0.975, n−1} · s / √n, s the sample std over
-seeds); with one seed the half-width is None (no interval is claimed).
+The cell (`cell_stat`) is the mean over seeds of those per-seed means ± half the width of the
+95% two-way (pigeonhole) percentile bootstrap interval, which resamples seeds and images
+independently (`salloss.stats.pigeonhole_ci`, Owen 2007); with one seed that is the per-image
+bootstrap of `bootstrap_stat`. `seed_stat` (the t-interval over seeds alone) is kept for
+callers that have only per-seed means.
 """
 
 from __future__ import annotations
@@ -20,11 +23,15 @@ CONFIDENCE = 0.95
 
 @dataclass(frozen=True)
 class Stat:
-    """A table cell: mean over `n` seeds and the 95% t half-width (None with one seed)."""
+    """A table cell: mean over `n` seeds and the half-width of its 95% interval (None when no
+    interval is claimed); `low`/`high`: the interval's ends where it is not symmetric (a
+    percentile bootstrap), else None."""
 
     mean: float
     half_width: float | None
     n: int
+    low: float | None = None
+    high: float | None = None
 
 
 def t_halfwidth(values: Sequence[float], confidence: float = CONFIDENCE) -> float | None:
@@ -62,7 +69,25 @@ def bootstrap_stat(per_image: Sequence[float]) -> Stat:
     if ok.size < 2:
         return Stat(float(ok.mean()), None, 1)
     ci = bootstrap_ci(ok, level=CONFIDENCE, n_boot=BOOTSTRAP_RESAMPLES, seed=0)
-    return Stat(float(ci.mean), float(ci.high - ci.low) / 2, 1)
+    return Stat(float(ci.mean), float(ci.high - ci.low) / 2, 1, float(ci.low), float(ci.high))
+
+
+def cell_stat(per_seed_images: Sequence[Sequence[float]]) -> Stat:
+    """One metric's cell from its seeds × images scores (rows aligned on the same images):
+    the mean over seeds of the per-seed test-set means (NaN images and NaN seeds left out)
+    ± half the width of the 95% pigeonhole bootstrap interval (`salloss.stats.pigeonhole_ci`,
+    `BOOTSTRAP_RESAMPLES`, seed 0); `n` = seeds with a finite mean. With one such seed it is
+    exactly `bootstrap_stat` of that seed's images."""
+    from salloss.stats import pigeonhole_ci, seed_means
+
+    x = np.asarray(per_seed_images, dtype=np.float64)
+    x = x[None, :] if x.ndim == 1 else x
+    finite = np.isfinite(seed_means(x))
+    if finite.sum() <= 1:
+        return bootstrap_stat(x[finite][0] if finite.any() else [])
+    ci = pigeonhole_ci(x, level=CONFIDENCE, n_boot=BOOTSTRAP_RESAMPLES, seed=0)
+    half = float(ci.high - ci.low) / 2 if math.isfinite(ci.high - ci.low) else None
+    return Stat(ci.mean, half, ci.n_seeds, ci.low, ci.high)
 
 
 def ranks(values: Sequence[float | None], higher_is_better: bool) -> list[int | None]:

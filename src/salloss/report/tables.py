@@ -4,7 +4,8 @@ ranked as the paper does (rendering is in `salloss.report.render`).
 Grid groups named ``table1`` … ``table4`` become the paper's Tables 1–4; any other group gets a
 table of the same shape without published values. A table has blocks (one per dataset and
 architecture, e.g. Table 3's CAT2000 and FiWi), blocks have sections (Table 2's loss families),
-sections have rows. A row is one loss: our entry (mean over seeds ± 95% t half-width) and,
+sections have rows. A row is one loss: our entry (mean over seeds ± half-width of the 95%
+two-way bootstrap interval over seeds and images, `salloss.report.stats.cell_stat`) and,
 when the paper trained the same spec on the same dataset, the paper's entry under it.
 
 Ranks are direction-aware (EMD and KL: lower is better) and computed per column separately
@@ -19,6 +20,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from salloss.errors import DataError
 from salloss.losses import paper
 from salloss.metrics.scoring import higher_is_better as _direction
 from salloss.pipeline.config import PipelineConfig
@@ -33,7 +37,7 @@ from salloss.report.reference import (
     PaperRow,
     spec_key,
 )
-from salloss.report.stats import BOOTSTRAP_RESAMPLES, Stat, bootstrap_stat, ranks, seed_stat
+from salloss.report.stats import BOOTSTRAP_RESAMPLES, Stat, cell_stat, ranks
 from salloss.report.sweeps import label as sweep_label
 
 TITLES = {
@@ -140,13 +144,28 @@ def dataset_title(cfg: PipelineConfig, dataset: str) -> str:
     return f"{name} ({', '.join(extra)})" if extra else name
 
 
+def seed_matrix(results: Sequence[RunResult], metric: str) -> np.ndarray:
+    """The seeds × images scores of one cell (rows in `results` order, columns in the first
+    run's image order); the seeds of a cell must be scored on the same images (`DataError`)."""
+    ids = results[0].ids
+    rows = []
+    for r in results:
+        x = np.asarray(r.scores[metric], dtype=np.float64)
+        if r.ids != ids:
+            if sorted(r.ids) != sorted(ids):
+                raise DataError(f"{r.dir}: seed {r.run.seed} is scored on other test images "
+                                f"than seed {results[0].run.seed}")
+            pos = {i: k for k, i in enumerate(r.ids)}
+            x = x[[pos[i] for i in ids]]
+        rows.append(x)
+    return np.vstack(rows)
+
+
 def ours_entry(results: Sequence[RunResult], metrics: Sequence[str]) -> Entry:
-    """Our entry of a row: per metric, the per-seed means aggregated by `seed_stat` (± the
-    t-interval over seeds); a single-seed row gets ± the half-width of the 95% per-image
-    bootstrap CI of its test-set mean instead (`bootstrap_stat`)."""
-    if len(results) == 1:
-        return Entry("ours", {m: bootstrap_stat(results[0].scores[m]) for m in metrics})
-    return Entry("ours", {m: seed_stat([r.mean(m) for r in results]) for m in metrics})
+    """Our entry of a row: per metric, the mean over seeds of the per-seed test-set means ±
+    half the width of the 95% pigeonhole bootstrap interval over seeds and images
+    (`cell_stat`; with one seed the per-image bootstrap, as before)."""
+    return Entry("ours", {m: cell_stat(seed_matrix(results, m)) for m in metrics})
 
 
 def paper_entry(row: PaperRow, metrics: Sequence[str]) -> Entry:
@@ -287,9 +306,13 @@ def _label(ref: PaperReference, spec: str, found: PaperRow | None, loss_id: str)
 def _common_notes(cfg: PipelineConfig, datasets: Sequence[str], seeds: Sequence[int]) -> list[str]:
     notes = []
     if len(seeds) > 1:
-        notes.append(f"Ours: mean over {len(seeds)} seeds ({', '.join(map(str, seeds))}) ± "
-                     "half-width of the 95% Student-t confidence interval over seeds; each "
-                     "seed's score is the mean over the test images.")
+        notes.append(f"Ours: mean over {len(seeds)} training seeds ({', '.join(map(str, seeds))})"
+                     " of each seed's test-set mean (the mean over the test images) ± half the "
+                     "width of its 95% two-way bootstrap confidence interval, which resamples "
+                     "the seeds and the test images independently (pigeonhole bootstrap, Owen "
+                     f"2007; percentile method, {BOOTSTRAP_RESAMPLES} resamples, seeded), so it "
+                     "covers both training noise and the draw of test images; the CSV gives "
+                     "the interval's ends.")
     else:
         notes.append(f"Ours: one training seed ({seeds[0]}); each score is the mean over the "
                      "test images ± half-width of its 95% per-image bootstrap confidence "

@@ -5,6 +5,8 @@ Plain NumPy/SciPy functions; each docstring states its exact definition.
 
 - `intervals`: `t_interval` (mean ± t half-width over seeds), `bootstrap_ci` (per-image
   percentile bootstrap of a mean).
+- `hierarchical`: `pigeonhole_ci` (mean over seeds of per-seed means, two-way bootstrap over
+  seeds and images, Owen 2007), `seed_means`, `welch_seed_test` (Welch's t over per-seed means).
 - `paired`: `wilcoxon_test`, `permutation_test` (A vs B across images, NaN pairs dropped).
 - `multiple`: `holm` (Holm–Bonferroni adjusted p-values).
 - `ranks`: `friedman` / `friedman_table`, `mean_ranks`, `critical_difference`, `cd_groups`.
@@ -23,6 +25,14 @@ from salloss.stats.compare import (
     significance_marks,
     standard_pairs,
     write_rows_csv,
+)
+from salloss.stats.hierarchical import (
+    PigeonholeCI,
+    WelchResult,
+    pigeonhole_ci,
+    pigeonhole_replicates,
+    seed_means,
+    welch_seed_test,
 )
 from salloss.stats.intervals import BootstrapCI, bootstrap_ci, t_interval
 from salloss.stats.multiple import holm
@@ -51,7 +61,9 @@ __all__ = [
     "FriedmanResult",
     "PairTau",
     "PairedResult",
+    "PigeonholeCI",
     "RankStability",
+    "WelchResult",
     "align_pairs",
     "bootstrap_ci",
     "cd_diagram",
@@ -67,11 +79,15 @@ __all__ = [
     "mean_ranks",
     "nemenyi_q",
     "permutation_test",
+    "pigeonhole_ci",
+    "pigeonhole_replicates",
     "rank_blocks",
     "rank_stability",
+    "seed_means",
     "significance_marks",
     "standard_pairs",
     "t_interval",
+    "welch_seed_test",
     "wilcoxon_test",
     "write_rows_csv",
 ]
