@@ -101,8 +101,9 @@ def test_push_clone_pull_reruns_nothing_then_experiments_and_plots(tmp_path):
     assert not plots.get("errors"), plots.get("errors")
     assert {"NSS per loss (Table 2)", "CC per loss (Table 2)"} <= set(plots["data"])
     curves = {k for k in plots["data"] if k.endswith("/dvclive/plots/metrics/val/loss.tsv")}
-    trainings = len(plan.plan_runs(cfg)) + sum(len(s.candidates) for s in cfg.sweeps.values())
-    assert len(curves) == trainings  # every run's and every sweep candidate's
+    trainings = len(plan.plan_runs(cfg)) + sum(len(s.candidates) + len(cfg.seeds)
+                                               for s in cfg.sweeps.values())
+    assert len(curves) == trainings  # every run's, sweep candidate's and sweep winner seed's
     run([DVC, "plots", "show"], clone)
     assert (clone / "dvc_plots" / "index.html").stat().st_size > 1000
     diff = json.loads(run([DVC, "plots", "diff", "HEAD", "kld-mse", "--json"], clone).stdout)

@@ -81,6 +81,26 @@ def test_dvc_commands_name_their_job(tmp_path):
             d, a, loss, s = keys["dataset"], keys["arch"], keys["loss"], keys["seed"]
             assert name.endswith(f"@{d}-{a}-{loss}-{s}")
             assert all(f"/runs/{d}/{a}/{loss}/seed{s}/" in o for o in outs)
+        if kind in ("sweep_seed", "sweep_test"):  # one job per seed of `seeds`
+            s = re.fullmatch(rf"salloss run {kind} --params params.yaml --sweep lc_opt "
+                             r"--seed (\d+)", cmd).group(1)
+            assert name == f"{kind}_lc_opt@{s}"
+            assert all(f"/sweeps/lc_opt/seeds/seed{s}/" in o for o in outs)
+            assert ("/test/" in outs[0]) == (kind == "sweep_test")
+
+
+def test_snakemake_sweep_commands_name_their_seed():
+    """The winner's retraining and test jobs run once per seed of `seeds`, with that seed."""
+    cfg = load_params(ROOT / "params.yaml")
+    out = subprocess.run([str(BIN / "snakemake"), "--dry-run", "--printshellcmds", "--cores",
+                          "1", "--forceall", "--until", "sweep_test"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    text = out.stdout + out.stderr
+    for kind in ("sweep_seed", "sweep_test"):
+        cmds = re.findall(rf"salloss run {kind} .*--sweep (\S+) --seed (\d+) > "
+                          rf"logs/{cfg.preset}/{kind}/(\S+)/seed(\d+)\.log", text)
+        assert sorted(cmds) == [("lc_opt", str(s), "lc_opt", str(s)) for s in cfg.seeds], kind
 
 
 def test_artefact_paths_are_pure_functions_of_the_run():

@@ -20,12 +20,13 @@ def test_rehearsal_plans_every_job_of_the_paper_preset():
     paper, rehearsal = (load_params(ROOT / "config" / f"{n}.yaml") for n in ("paper",
                                                                             "rehearsal"))
     assert set(plan.planned_outputs(rehearsal)) == set(plan.planned_outputs(paper))
-    # 3 fetch + 3 prepare + 3 datasets × 6 archs features + 64 runs × (train, evaluate)
-    # + 16 sweep candidates × 2 + select + test + report
-    assert len(plan.planned_outputs(rehearsal)) == 3 + 3 + 18 + 128 + 32 + 3
+    # 3 fetch + 3 prepare + 3 datasets × 6 archs features + runs × (train, evaluate)
+    # + 16 sweep candidates × 2 + select + (retrain, test) per seed + report
+    runs, seeds = len(plan.plan_runs(rehearsal)), len(rehearsal.seeds)
+    assert len(plan.planned_outputs(rehearsal)) == 3 + 3 + 18 + 2 * runs + 32 + 1 + 2 * seeds + 1
     raw = {d: plan.planned_outputs(rehearsal)[f"fetch/{d}"] for d in rehearsal.datasets}
     assert raw == {d: [f"data/rehearsal/{d}"] for d in rehearsal.datasets}  # not the paper's
-    assert len(plan.plan_runs(rehearsal)) == len(plan.plan_runs(paper)) == 36 + 4 * 7
+    assert len(plan.plan_runs(rehearsal)) == len(plan.plan_runs(paper)) == (36 + 4 * 7) * seeds
     for key, d in rehearsal.datasets.items():
         assert d.loader == paper.datasets[key].loader == key  # the real loaders
         assert d.synthesize == {"mit1003": 1003, "cat2000": 2000, "fiwi": 149}[key]

@@ -9,8 +9,10 @@ def _report_inputs(w):
         files.append(str(rd / "dvclive"))
     files += [str(plan.prepared_dir(CFG, d)) for d in CFG.datasets]
     files.append(CFG.report["reference"])  # the paper's published values
-    for sid in CFG.sweeps:  # each sweep's winner is a row of its table
-        files += [str(plan.sweep_dir(CFG, sid) / "test" / f) for f in plan.SWEEP_TEST_OUTPUTS]
+    for sid in CFG.sweeps:  # each sweep's winner is a row of its table, one result per seed
+        files.append(str(plan.sweep_dir(CFG, sid) / "best.json"))
+        for s in CFG.seeds:
+            files += [str(plan.sweep_test_dir(CFG, sid, s) / f) for f in plan.SWEEP_TEST_OUTPUTS]
     return files
 
 

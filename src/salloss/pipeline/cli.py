@@ -16,9 +16,11 @@ only say which job. This is what the Snakemake rules and DVC stages call, so run
 hand gives exactly the pipeline's result. Stages: fetch (per dataset: download and verify it,
 generate it, or check the user's copy), prepare (per dataset), features (per dataset and
 arch), train and evaluate (per run), report, and for each coefficient sweep: sweep_train and
-sweep_validate (per candidate), sweep_select, sweep_test. On a CPU (device: cpu) a job uses
-ONE thread unless --threads says otherwise: a CPU's result depends on its thread count in
-the last bits, and one fixed count makes Snakemake, dvc repro and every machine agree."""
+sweep_validate (per candidate, at the sweep's own seed), sweep_select, then sweep_seed and
+sweep_test (per seed of the params' seeds: the winner retrained, then scored on the test
+split). On a CPU (device: cpu) a job uses ONE thread unless --threads says otherwise: a CPU's
+result depends on its thread count in the last bits, and one fixed count makes Snakemake,
+dvc repro and every machine agree."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,8 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "sweep_validate": ("score one sweep candidate on the validation split",
                            ("sweep", "candidate")),
         "sweep_select": ("pick a sweep's best candidate on the validation split", ("sweep",)),
-        "sweep_test": ("score a sweep's selected candidate once on the test split",
-                       ("sweep",)),
+        "sweep_seed": ("train a sweep's selected spec (best.json) at one of the params' seeds",
+                       ("sweep", "seed")),
+        "sweep_test": ("score a sweep's selected spec, trained at one seed, once on the test "
+                       "split", ("sweep", "seed")),
         "report": ("write the tables and figures", ()),
     }
     for name, (help_text, keys) in specs.items():

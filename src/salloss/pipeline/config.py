@@ -77,8 +77,9 @@ class ArchCfg:
 @dataclass(frozen=True)
 class SweepCfg:
     """A random search over the coefficients of `terms` (see `salloss.pipeline.sweep`): one
-    training per candidate index, selected on the validation split by `select`, the winner
-    scored once on the test split and reported as a row of grid group `group`."""
+    training per candidate index at `seed` (which also draws the coefficients), selected on
+    the validation split by `select`; the winner is retrained at every seed of the params'
+    `seeds`, each scored once on the test split, and reported as a row of grid group `group`."""
 
     key: str
     dataset: str

@@ -90,9 +90,21 @@ def features_dir(cfg: PipelineConfig, dataset: str, arch: str) -> Path:
 
 
 def sweep_dir(cfg: PipelineConfig, sweep: str) -> Path:
-    """A sweep's folder: candidates/cand<k>/ per candidate, best.json, test/ (the winner on the
-    test split)."""
+    """A sweep's folder: candidates/cand<k>/ per candidate (trained at the sweep's own seed),
+    best.json (the winner, selected on the validation split), and seeds/seed<s>/ per seed of
+    the params' `seeds` (the winner retrained at that seed, and its test/ scores)."""
     return Path(cfg.results_dir) / cfg.preset / "sweeps" / sweep
+
+
+def sweep_seed_dir(cfg: PipelineConfig, sweep: str, seed: int) -> Path:
+    """The sweep winner's training at seed `seed` (a run folder: TRAIN_OUTPUTS, dvclive/, and
+    its resumable checkpoint/, which is not a declared output)."""
+    return sweep_dir(cfg, sweep) / "seeds" / f"seed{seed}"
+
+
+def sweep_test_dir(cfg: PipelineConfig, sweep: str, seed: int) -> Path:
+    """The sweep winner's seed-`seed` model scored once on the test split (SWEEP_TEST_OUTPUTS)."""
+    return sweep_seed_dir(cfg, sweep, seed) / "test"
 
 
 def candidate_dir(cfg: PipelineConfig, sweep: str, candidate: int) -> Path:
@@ -160,7 +172,11 @@ def planned_outputs(cfg: PipelineConfig) -> dict[str, list[str]]:
                 str(cd / "dvclive")]
             jobs[f"sweep_validate/{sid}/cand{k}"] = [str(cd / f) for f in VALIDATE_OUTPUTS]
         jobs[f"sweep_select/{sid}"] = [str(sweep_dir(cfg, sid) / "best.json")]
-        jobs[f"sweep_test/{sid}"] = [str(sweep_dir(cfg, sid) / "test" / f)
-                                     for f in SWEEP_TEST_OUTPUTS]
+        for s in cfg.seeds:  # the winner, retrained at every seed the tables report
+            sd = sweep_seed_dir(cfg, sid, s)
+            jobs[f"sweep_seed/{sid}/seed{s}"] = [str(sd / f) for f in TRAIN_OUTPUTS] + [
+                str(sd / "dvclive")]
+            jobs[f"sweep_test/{sid}/seed{s}"] = [str(sweep_test_dir(cfg, sid, s) / f)
+                                                 for f in SWEEP_TEST_OUTPUTS]
     jobs["report"] = [str(report_dir(cfg))]
     return jobs

@@ -217,12 +217,15 @@ def _write_preview(pred_dir: Path, ids: list[str], path: Path) -> None:
 
 
 def sweep_train(cfg: PipelineConfig, sweep: str, candidate: int) -> dict[str, Any]:
-    """Train one sweep candidate (train split, early stopping on val)."""
+    """Train one sweep candidate (train split, early stopping on val) at the sweep's OWN seed
+    (`sweeps.<id>.seed`, which also draws the coefficients), not at a seed of `seeds`: the
+    selection's training noise is then independent of the trainings the tables report
+    (`sweep_seed`), so the winner's row carries no winner's-curse bias — as long as the
+    sweep's seed is not one of `seeds`."""
     from salloss.pipeline import sweep as sw
 
     s = _sweep(cfg, sweep, candidate)
-    spec = sw.spec_of(s, candidate)
-    config = train_config(cfg, s.arch, "", cfg.seeds[0], spec=spec)
+    config = train_config(cfg, s.arch, "", s.seed, spec=sw.spec_of(s, candidate))
     return train_into(cfg, s.dataset, s.arch, config, plan.candidate_dir(cfg, sweep, candidate))
 
 
@@ -233,7 +236,7 @@ def sweep_validate(cfg: PipelineConfig, sweep: str, candidate: int) -> Path:
     s = _sweep(cfg, sweep, candidate)
     cd = plan.candidate_dir(cfg, sweep, candidate)
     result = score_run(cfg, s.dataset, s.arch, cd, "val", cd / "val_scores.csv", None,
-                       seed=cfg.seeds[0])
+                       seed=s.seed)
     write_json(cd / "val_metrics.json", {
         "sweep": sweep, "candidate": candidate, "spec": sw.spec_of(s, candidate),
         "split": result["split"], "n_images": result["n_images"], "metrics": result["summary"]})
@@ -249,23 +252,67 @@ def sweep_select(cfg: PipelineConfig, sweep: str) -> Path:
     return path
 
 
-def sweep_test(cfg: PipelineConfig, sweep: str) -> Path:
-    """Score the selected candidate once on the TEST split (its row in the report)."""
+def sweep_seed(cfg: PipelineConfig, sweep: str, seed: int) -> dict[str, Any]:
+    """Train the selected spec (best.json) at `seed`, one of the params' `seeds`, on the
+    sweep's dataset and arch (train split, early stopping on val) into
+    ``sweeps/<id>/seeds/seed<s>/`` — resumable like every training. These trainings, not the
+    candidates, are the winner's row in the report: one result per seed, like every run."""
+    s = _sweep(cfg, sweep, seed=seed)
+    best = _best(cfg, sweep, f"`salloss run sweep_seed --sweep {sweep} --seed {seed}`")
+    config = train_config(cfg, s.arch, "", seed, spec=best["spec"])
+    return train_into(cfg, s.dataset, s.arch, config, plan.sweep_seed_dir(cfg, sweep, seed))
+
+
+def sweep_test(cfg: PipelineConfig, sweep: str, seed: int) -> Path:
+    """Score the selected spec's seed-`seed` model (`sweep_seed`) once on the TEST split: one
+    result of the sweep's row in the report."""
     import json
 
-    s = _sweep(cfg, sweep)
-    best = json.loads((plan.sweep_dir(cfg, sweep) / "best.json").read_text(encoding="utf-8"))
-    cd = plan.candidate_dir(cfg, sweep, int(best["candidate"]))
-    out = plan.sweep_dir(cfg, sweep) / "test"
+    from salloss.errors import DataError
+
+    s = _sweep(cfg, sweep, seed=seed)
+    best = _best(cfg, sweep, f"`salloss run sweep_test --sweep {sweep} --seed {seed}`")
+    sd = plan.sweep_seed_dir(cfg, sweep, seed)
+    summary_path = sd / "summary.json"
+    if not summary_path.is_file() or not (sd / "model.pt").is_file():
+        raise DataError(f"missing {sd / 'model.pt'} or {summary_path}: train the sweep's "
+                        f"winner at seed {seed} first (`salloss run sweep_seed --sweep {sweep} "
+                        f"--seed {seed}`)")
+    train_summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    trained = train_summary.get("params") or {}
+    if trained.get("loss") != best["spec"] or trained.get("seed") != seed:
+        raise DataError(f"{summary_path}: trained spec {trained.get('loss')!r} at seed "
+                        f"{trained.get('seed')!r}, but best.json selected {best['spec']!r} "
+                        f"and this is seed {seed}; rerun `salloss run sweep_seed --sweep "
+                        f"{sweep} --seed {seed}`")
+    out = plan.sweep_test_dir(cfg, sweep, seed)
     out.mkdir(parents=True, exist_ok=True)
-    score_run(cfg, s.dataset, s.arch, cd, cfg.evaluation["split"], out / "scores.csv",
-              out / "metrics.json", seed=cfg.seeds[0], preview=out / "preview.npz")
-    train_summary = json.loads((cd / "summary.json").read_text(encoding="utf-8"))
+    score_run(cfg, s.dataset, s.arch, sd, cfg.evaluation["split"], out / "scores.csv",
+              out / "metrics.json", seed=seed, preview=out / "preview.npz")
     write_json(out / "summary.json", {**train_summary, "sweep": best})
     return out
 
 
-def _sweep(cfg: PipelineConfig, key: str, candidate: int | None = None):
+def _best(cfg: PipelineConfig, sweep: str, job: str) -> dict[str, Any]:
+    """best.json of `sweep` (written by sweep_select), or a DataError saying so."""
+    import json
+
+    from salloss.errors import DataError
+
+    path = plan.sweep_dir(cfg, sweep) / "best.json"
+    if not path.is_file():
+        raise DataError(f"missing {path}: {job} needs the sweep's selected candidate; run "
+                        f"`salloss run sweep_select --sweep {sweep}` first (after every "
+                        "candidate's sweep_train and sweep_validate)")
+    best = json.loads(path.read_text(encoding="utf-8"))
+    if best.get("sweep") != sweep or not isinstance(best.get("spec"), str):
+        raise DataError(f"{path}: not the best.json of sweep {sweep!r} (no 'spec', or another "
+                        "sweep's); rerun its sweep_select")
+    return best
+
+
+def _sweep(cfg: PipelineConfig, key: str, candidate: int | None = None, *,
+           seed: int | None = None):
     if key not in cfg.sweeps:
         raise ConfigError(f"unknown sweep {key!r}; valid choices: "
                           f"{', '.join(cfg.sweeps) or 'none (params has no sweeps)'}")
@@ -273,6 +320,9 @@ def _sweep(cfg: PipelineConfig, key: str, candidate: int | None = None):
     if candidate is not None and candidate not in s.candidates:
         raise ConfigError(f"sweep {key!r} has no candidate {candidate}; candidates: "
                           f"{list(s.candidates)}")
+    if seed is not None and seed not in cfg.seeds:
+        raise ConfigError(f"seed {seed} is not one of the params' seeds {list(cfg.seeds)}: the "
+                          f"sweep's winner is retrained and tested at those seeds only")
     return s
 
 

@@ -7,9 +7,15 @@ which other candidates exist, and adding candidates to the list leaves the old o
 The sign of each term comes from the loss registry: similarities (cc, nss) are maximised, so
 they get a negative coefficient, as in the paper's LC1 = 10*kld - 2*cc - nss.
 
-Each candidate is one training on the TRAIN split (early stopping on VAL), then scored on the
-VAL split; the candidate with the best validation score of `select` wins, and only that one is
-scored on the TEST split — once, by its own job. Nothing in the search reads the test split.
+Each candidate is one training on the TRAIN split (early stopping on VAL) at the sweep's OWN
+seed (`sweeps.<id>.seed`, the one that draws the coefficients), then scored on the VAL split;
+the candidate with the best validation score of `select` wins. Nothing in the search reads the
+test split. The winner's spec is then retrained at every seed of the params' `seeds`
+(`sweep_seed`) and each of those models is scored once on the TEST split (`sweep_test`), so
+its table row has one result per seed like every other row. Selecting on trainings at a seed
+the table does not report keeps the row free of winner's-curse bias (a candidate that won
+partly by a lucky training draw is not reported with that same draw) — provided the sweep's
+seed is not one of `seeds`.
 """
 
 from __future__ import annotations

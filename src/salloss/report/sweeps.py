@@ -1,9 +1,12 @@
 """A coefficient sweep's winner as a row of its group's table (issue 7).
 
-The winner (``sweeps/<id>/best.json``, selected on the validation split) was scored once on
-the test split (``sweeps/<id>/test/``); here it becomes a `RunResult` of grid group
-``sweep.group`` with loss id = the sweep id and the winning spec, and the config seen by the
-tables gains that loss id in the group, so every table, mark and figure treats it like a run.
+The winner (``sweeps/<id>/best.json``, selected on the validation split among candidates
+trained at the sweep's own seed) was retrained at every seed of the params' `seeds`
+(``sweeps/<id>/seeds/seed<s>/``) and each of those models scored once on the test split
+(``sweeps/<id>/seeds/seed<s>/test/``); here each seed becomes a `RunResult` of grid group
+``sweep.group`` with loss id = the sweep id, the winning spec and that seed, and the config
+seen by the tables gains that loss id in the group, so every table, mark, statistic over
+seeds and figure treats it like a run.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from __future__ import annotations
 import dataclasses
 import json
 
+from salloss.errors import DataError
 from salloss.pipeline.config import PipelineConfig
-from salloss.pipeline.plan import Run, sweep_dir
+from salloss.pipeline.plan import Run, sweep_dir, sweep_test_dir
 from salloss.report.collect import (
     SCORES,
     SUMMARY,
@@ -29,7 +33,8 @@ LABEL = "Random-search LC: {spec}"
 
 
 def sweep_results(cfg: PipelineConfig) -> tuple[PipelineConfig, list[RunResult]]:
-    """(cfg with each sweep id added to its group's losses, the sweeps' winner rows)."""
+    """(cfg with each sweep id added to its group's losses, the sweeps' winner results: one
+    per sweep and seed of `cfg.seeds`)."""
     if not cfg.sweeps:
         return cfg, []
     metrics = tuple(cfg.evaluation["metrics"])
@@ -37,14 +42,26 @@ def sweep_results(cfg: PipelineConfig) -> tuple[PipelineConfig, list[RunResult]]
     for sid, sw in cfg.sweeps.items():
         folder = sweep_dir(cfg, sid)
         best = json.loads(_require(folder / "best.json").read_text(encoding="utf-8"))
-        test = folder / "test"
-        ids, scores = read_scores(test / SCORES, metrics)
-        check_summary(test / SUMMARY, _read_json(test / SUMMARY), scores)
-        train = _read_json(test / TRAIN)
-        run = Run(sw.group, sw.dataset, sw.arch, sid, cfg.seeds[0])
-        results.append(RunResult(run, best["spec"], test, ids, scores, train,
-                                 history_curves(train.get("history") or []),
-                                 [folder / "best.json", test / SCORES, test / SUMMARY]))
+        for seed in cfg.seeds:
+            test = sweep_test_dir(cfg, sid, seed)
+            ids, scores = read_scores(test / SCORES, metrics)
+            check_summary(test / SUMMARY, _read_json(test / SUMMARY), scores)
+            train = _read_json(test / TRAIN)
+            if train.get("status", "finished") != "finished":
+                raise DataError(f"{test / TRAIN}: the sweep's seed-{seed} training is not "
+                                f"finished (status {train.get('status')!r})")
+            tested = train.get("sweep") or {}
+            trained = train.get("params") or {}
+            if (tested.get("spec"), trained.get("seed")) != (best["spec"], seed):
+                raise DataError(f"{test / TRAIN}: spec {tested.get('spec')!r} at seed "
+                                f"{trained.get('seed')!r}, but {folder / 'best.json'} selected "
+                                f"{best['spec']!r} and this is seed {seed}; rerun the sweep's "
+                                f"sweep_seed and sweep_test for seed {seed}")
+            run = Run(sw.group, sw.dataset, sw.arch, sid, seed)
+            results.append(RunResult(run, best["spec"], test, ids, scores, train,
+                                     history_curves(train.get("history") or []),
+                                     [folder / "best.json", test / SCORES, test / SUMMARY,
+                                      test / TRAIN]))
         losses[sid] = best["spec"]
         grid[sw.group]["losses"] = (*grid[sw.group]["losses"], sid)
     return dataclasses.replace(cfg, losses=losses, grid=grid), results
