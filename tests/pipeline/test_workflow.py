@@ -3,23 +3,20 @@ report and agrees with the committed dvc.lock; on the tiny preset, an interrupte
 continues where it stopped. (DVC's own cycle — push, clone, pull, experiments, plots, and a
 params edit rerunning only what it touches — is tests/pipeline/test_dvc_versioning.py.)"""
 
-import csv
 import json
-import math
-import re
 import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+from report_compare import compare_reports
 from workflow_utils import BIN, ROOT, TINY, env, fresh_copy, run
 
 from salloss.pipeline import plan
 from salloss.pipeline.config import load_params
 
 pytestmark = pytest.mark.slow
-NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
 def _snakemake(repo: Path, *extra: str, check: bool = True):
@@ -31,28 +28,12 @@ def _all_outputs(cfg) -> list[Path]:
     return [Path(o) for outs in plan.planned_outputs(cfg).values() for o in outs]
 
 
-def _csv_rows(path: Path) -> list[list[str]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.reader(fh))
-
-
-def _same_numbers(ours: list[list[str]], committed: list[list[str]], where: str) -> None:
-    """Cell by cell: the text equal, and every number in it (incl. 'm ± h') equal up to
-    floating-point noise: one unit in the last printed digit (tables print 4 decimals)."""
-    assert len(ours) == len(committed), where
-    for r, (a_row, b_row) in enumerate(zip(ours, committed, strict=True)):
-        assert len(a_row) == len(b_row), f"{where} row {r}"
-        for a, b in zip(a_row, b_row, strict=True):
-            xa, xb = NUMBER.findall(a), NUMBER.findall(b)
-            assert NUMBER.sub("#", a) == NUMBER.sub("#", b), f"{where} row {r}: {a!r} vs {b!r}"
-            for u, v in zip(xa, xb, strict=True):
-                assert math.isclose(float(u), float(v), rel_tol=1e-6, abs_tol=1.5e-4), (
-                    f"{where} row {r}: {a!r} vs committed {b!r}")
-
-
 def test_demo_from_a_fresh_clone_regenerates_the_committed_report(tmp_path):
     """`snakemake --cores all` on the demo preset runs every job, writes every table and
-    figure, and reproduces the committed results/demo/report tables number for number."""
+    figure, and reproduces the committed results/demo/report: untrained numbers (baselines,
+    published rows, labels) exactly, every trained cell within K standard errors of its
+    measured seed-to-seed noise (`report_compare`: another CPU's last bits make trainings
+    diverge like new seeds; README, "CPU numerics")."""
     repo = fresh_copy(tmp_path / "clone")
     started = time.monotonic()
     run([str(BIN / "snakemake"), "--cores", "all"], repo, timeout=2400)
@@ -68,14 +49,14 @@ def test_demo_from_a_fresh_clone_regenerates_the_committed_report(tmp_path):
     assert any(n.startswith("figures/fig2") for n in names)
     assert any(n.startswith("figures/fig3") for n in names)
     assert any(n.startswith("figures/fig4") for n in names)
-    # the 36 runs of the grid, plus each coefficient sweep's winner as a row of its table
-    assert len(plan.plan_runs(cfg)) == 36 + 2 * 5  # the paper's grid, then Table 5's
-    assert len(report["runs"]) == 36 + 2 * 5 + len(cfg.sweeps)
-    committed = ROOT / plan.report_dir(cfg)
-    for rel in sorted(n for n in names if n.startswith("tables/") and n.endswith(".csv")):
-        assert (committed / rel).exists(), f"{rel} is produced but not committed"
-        _same_numbers(_csv_rows(out / rel), _csv_rows(committed / rel), rel)
-    print(f"demo preset end to end: {elapsed:.0f} s")
+    # every run of every table at every seed (≥ 3), each sweep's winner at every seed too
+    assert len(cfg.seeds) >= 3
+    assert len(report["runs"]) == len(plan.plan_runs(cfg)) + len(cfg.sweeps) * len(cfg.seeds)
+    assert {r["seed"] for r in report["runs"]} == set(cfg.seeds)
+    comparison = compare_reports(out, ROOT / plan.report_dir(cfg))
+    print(f"demo preset end to end: {elapsed:.0f} s; vs the committed report: "
+          f"{comparison.summary()}")
+    assert not comparison.failures, "\n".join(comparison.failures[:40])
     again = run([str(BIN / "snakemake"), "--cores", "all", "--dry-run"], repo)
     assert "Nothing to be done" in again.stdout + again.stderr
     _agrees_with_the_committed_lock(repo)

@@ -5,7 +5,10 @@ Layout of the report folder (every file written atomically)::
     report.json            what was written and which runs were read (the stage's marker)
     summary.md             tables + figures on one page
     tables/<key>.md|csv|tex    Table 1, then one table per grid group (table2 … table4, …), and
-                               `conventions` (one run per dataset in both metric conventions)
+                               `conventions` (one run per dataset in both metric conventions);
+                               each table's .md ends with its stability across seeds
+    tables/<key>_seeds.csv|tex that stability section (`salloss.report.seeds`), with ≥ 2 seeds
+    tables/<key>_significance.csv  the comparisons behind the ▲/▼ marks (image and seed level)
     baselines/<dataset>_<kind>.csv   per-image scores of the centre-bias and uniform maps
     figures/<name>.png|pdf     fig2_center_bias_<dataset>, fig3_predictions,
                                fig4_<group>_<dataset>_<arch>, heatmap_<table>_<dataset>_<arch>,
@@ -29,7 +32,16 @@ from salloss.data import PreparedDataset
 from salloss.io import write_json, write_text
 from salloss.pipeline.config import PipelineConfig
 from salloss.pipeline.plan import REPORT_MARKER, plan_runs, prepared_dir, report_dir
-from salloss.report import charts, conventions, figures, maps, render, significance, stability
+from salloss.report import (
+    charts,
+    conventions,
+    figures,
+    maps,
+    render,
+    seeds,
+    significance,
+    stability,
+)
 from salloss.report.baselines import Baseline, kinds_for, score_baseline
 from salloss.report.collect import RunResult, collect_runs
 from salloss.report.reference import PaperReference
@@ -233,6 +245,23 @@ def _cd_diagram(table: Table, block: Any, w: _Writer, name: str) -> FigureEntry 
         f"figures/{name}.png")
 
 
+def _machine() -> dict[str, str]:
+    """Which CPU and numerics profile (`salloss.numerics`) made the report: its last bits, and
+    the chaotic training noise they seed, depend on them (README, "CPU numerics")."""
+    import platform
+
+    from salloss import numerics
+
+    model = platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            model = next((line.split(":", 1)[1].strip() for line in fh
+                          if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return {"cpu": model, "numerics": numerics.describe()}
+
+
 def _remove_stale(root: Path, written: list[str]) -> None:
     marker = root / REPORT_MARKER
     if not marker.is_file():
@@ -266,10 +295,14 @@ def build_report(cfg: PipelineConfig, out_dir: str | Path | None = None, *,
         if comparisons.get(table.key):
             w.text(f"tables/{table.key}_significance.csv",
                    _dicts_csv(comparisons[table.key]))
-        md = render.to_markdown(table)
+        spread = seeds.analyse(table, results)
+        md = render.to_markdown(table) + ("\n" + seeds.to_markdown(spread) if spread else "")
         w.text(f"tables/{table.key}.md", md)
         w.text(f"tables/{table.key}.csv", render.to_csv(table))
         w.text(f"tables/{table.key}.tex", render.to_latex(table))
+        if any(item.measurable for item in spread):
+            w.text(f"tables/{table.key}_seeds.csv", seeds.to_csv(table.key, spread))
+            w.text(f"tables/{table.key}_seeds.tex", seeds.to_latex(table.key, spread))
         tables_md.append((table.key, md))
     blocks = conventions.build_blocks(cfg, [r for r in results if r not in winners])
     if blocks:
@@ -310,7 +343,12 @@ def build_report(cfg: PipelineConfig, out_dir: str | Path | None = None, *,
         "files": sorted([*w.files, REPORT_MARKER]),
         "runs": [{"group": r.run.group, "dataset": r.run.dataset, "arch": r.run.arch,
                   "loss": r.run.loss, "seed": r.run.seed, "spec": r.spec, "dir": str(r.dir),
-                  "inputs": [str(p) for p in r.inputs]} for r in results],
+                  "inputs": [str(p) for p in r.inputs],
+                  # the run's test-set means: a table cell's seeds, for readers and for the
+                  # demo test's noise-scaled comparison with a regenerated report
+                  "means": {m: _json_safe(r.mean(m)) for m in cfg.evaluation["metrics"]}}
+                 for r in results],
+        "machine": _machine(),
         "baselines": {d: {b.kind: str(b.csv_path) for b in bases}
                       for d, bases in baselines.items()},
         "figure4": _json_safe(fig4_stats),
