@@ -147,6 +147,7 @@ def bench_params(work: Path, counts: dict[str, int], epochs: int) -> Path:
     }
     p["report"].update(figure3_losses=["mse", "lc2"], figure3_images=2)
     p.pop("sweeps", None)
+    p["seeds"] = [0]  # one training per kind of job: its cost; the full cost × len(seeds)
     work.mkdir(parents=True, exist_ok=True)
     path = work / "params.yaml"
     path.write_text(yaml.safe_dump(p, sort_keys=False))
@@ -208,15 +209,18 @@ def row_text(m: dict[str, Any]) -> str:
 # -- projections -----------------------------------------------------------------------------
 def project(rows: list[dict[str, Any]], epochs: int, gpu_tflops: float,
             flops: bool) -> dict[str, Any]:
-    """The full paper grid: CPU-hours on this machine (measured per image-epoch training costs
-    × the grid's image-epochs at the epoch caps: an upper bound), and GPU-hours from FLOPs."""
+    """The full paper grid at config/paper.yaml's seed count: CPU-hours on this machine
+    (measured per image-epoch training costs × the grid's image-epochs at the epoch caps: an
+    upper bound), and GPU-hours from FLOPs. Trainings and evaluations repeat per seed; prepare
+    and the feature caches do not."""
+    seeds = len(yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())["seeds"])
     by = {r["job"]: r for r in rows}
     cost = {}  # CPU-seconds per image-epoch (train + val images) of each kind
     for arch, loss in (("baseline", "mse"), ("baseline", "lc2"), ("sam_vgg", "lc2")):
         r = by[f"train mit1003 {arch} {loss}"]
         cost[(arch, loss)] = r["cpu_s"] / epochs / r["images"]
-    train_s = sum(n * cost[(arch, loss)] * sum(SPLITS[d]) * EPOCH_CAPS[arch]
-                  for d, arch, loss, n in GRID)
+    train_s = seeds * sum(n * cost[(arch, loss)] * sum(SPLITS[d]) * EPOCH_CAPS[arch]
+                          for d, arch, loss, n in GRID)
     per_image = {}  # CPU-seconds per image of the one-off and per-run stages
     for stage in ("prepare", "features", "evaluate"):
         for d in COUNTS:
@@ -226,16 +230,17 @@ def project(rows: list[dict[str, Any]], epochs: int, gpu_tflops: float,
     data_s = sum(per_image[(s, d)] * COUNTS[d] for s in ("prepare", "features") for d in COUNTS)
     n_runs = {d: sum(n for dd, _, _, n in GRID if dd == d) for d in COUNTS}
     test = {d: COUNTS[d] - sum(SPLITS[d]) for d in COUNTS}
-    eval_s = sum(per_image.get(("evaluate", d), 0) * test[d] * n_runs[d] for d in COUNTS)
+    eval_s = seeds * sum(per_image.get(("evaluate", d), 0) * test[d] * n_runs[d]
+                         for d in COUNTS)
     out = {"train_cpu_h": train_s / 3600, "data_cpu_h": data_s / 3600,
            "evaluate_cpu_h": eval_s / 3600,
            "cost_per_image_epoch_s": {f"{a} {loss}": v for (a, loss), v in cost.items()},
-           "gpu_tflops": gpu_tflops}
+           "gpu_tflops": gpu_tflops, "seeds": seeds}
     if flops:
         sys.path.insert(0, str(ROOT / "benchmarks"))
         import train_speed  # the benchmark's own FLOP model of one step of each kind
 
-        pflop = train_speed.grid_pflop(EPOCH_CAPS["baseline"], EPOCH_CAPS["sam_vgg"])
+        pflop = train_speed.grid_pflop(EPOCH_CAPS["baseline"], EPOCH_CAPS["sam_vgg"], seeds)
         out.update(grid_pflop=pflop, gpu_h=pflop * 1e3 / gpu_tflops / 3600)
     return out
 
@@ -282,7 +287,8 @@ def main() -> int:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
     p = result["projection"]
-    print(f"\nfull paper grid on this machine, upper bound (every run at its epoch cap): "
+    print(f"\nfull paper grid × {p['seeds']} seeds on this machine, upper bound (every run at "
+          "its epoch cap): "
           f"training {p['train_cpu_h']:.0f} CPU-h, prepare + features {p['data_cpu_h']:.1f} "
           f"CPU-h, evaluations {p['evaluate_cpu_h']:.1f} CPU-h")
     if "gpu_h" in p:
