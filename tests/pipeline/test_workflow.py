@@ -36,7 +36,7 @@ def test_demo_from_a_fresh_clone_regenerates_the_committed_report(tmp_path):
     diverge like new seeds; README, "CPU numerics")."""
     repo = fresh_copy(tmp_path / "clone")
     started = time.monotonic()
-    run([str(BIN / "snakemake"), "--cores", "all"], repo, timeout=2400)
+    run([str(BIN / "snakemake"), "--cores", "all"], repo, timeout=4200)
     elapsed = time.monotonic() - started
     cfg = load_params(ROOT / "params.yaml")
     missing = [str(o) for o in _all_outputs(cfg) if not (repo / o).exists()]
