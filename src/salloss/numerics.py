@@ -6,8 +6,8 @@ differently in the last bits, and training amplifies such differences chaoticall
 commit and seed gave different demo tables on an AVX-512 host and an AVX2 host (issue 18).
 NumPy's AVX-512 ``exp``/``log`` even change the synthetic datasets themselves.
 
-``portable`` (the default of every ``salloss`` process, warm-start server included) caps all
-four at the AVX2 paths that every x86-64 CPU since 2013-2015 has, before any of them is
+``portable`` (the default of every ``salloss`` process, warm-start server included) caps
+the libraries at the AVX2 paths that every x86-64 CPU since 2013-2015 has, before any of them is
 imported (they read their settings once, at initialisation):
 
 - ``ATEN_CPU_CAPABILITY=avx2`` — ATen's kernels (PyTorch's own dispatch);
